@@ -1,0 +1,51 @@
+"""The failures a client can cause or meet, one class per HTTP outcome.
+
+The pipeline and the runners raise these; the web app's single error handler turns them into
+`{"error": {"code", "message"}}` with `http_status`. Nothing else in the stack knows about HTTP.
+"""
+
+from __future__ import annotations
+
+
+class OcrError(Exception):
+    code = "ocr_error"
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidImage(OcrError):
+    """Empty, corrupt, truncated or degenerate input, or malformed base64."""
+
+    code = "invalid_image"
+    http_status = 400
+
+
+class ImageTooLarge(OcrError):
+    """Too many bytes or too many pixels (decompression bombs included)."""
+
+    code = "image_too_large"
+    http_status = 413
+
+
+class UnsupportedImageType(OcrError):
+    """Readable bytes, but not an image format we decode (text, PDF, ...)."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class BackendUnavailable(OcrError):
+    """The model backend is down, restarting or not ready yet."""
+
+    code = "backend_unavailable"
+    http_status = 503
+
+
+class BackendTimeout(OcrError):
+    """The model backend did not answer within the deadline."""
+
+    code = "backend_timeout"
+    http_status = 504
