@@ -1,0 +1,132 @@
+"""The OCR pipeline both service modes share: image in, lines of text out.
+
+Pre- and post-processing live here and in the model packages (`ctpn.preprocess`,
+`ctpn.postprocess`, `crnn.preprocess`); the only thing a mode changes is the `ModelRunner` that
+executes the two SavedModels (in-process, or TF Serving over gRPC/REST).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from crnn.preprocess import batch_crops, crop_line
+from ctpn.postprocess import detect_lines, reading_order
+from ctpn.preprocess import prepare
+
+from .imageio import array_to_rgb, decode_image
+
+DEFAULT_MAX_PIXELS = 40_000_000
+
+
+class ModelRunner(Protocol):
+    """Executes a named SavedModel's `serving_default` signature on numpy inputs."""
+
+    def predict(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+    def ready(self) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    # Below this many pixels on a side an image cannot hold a readable line; answer without
+    # running the models.
+    min_side: int = 8
+
+
+@dataclass
+class Line:
+    text: str
+    confidence: float
+    box: list[list[float]]  # 4 [x, y] corners, clockwise from top-left, original pixels
+
+
+@dataclass
+class OcrResult:
+    width: int
+    height: int
+    lines: list[Line] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+class _Stopwatch:
+    def __init__(self) -> None:
+        self.timings_ms: dict[str, float] = {}
+        self._start = self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings_ms[stage] = round((now - self._last) * 1000.0, 2)
+        self._last = now
+
+    def finish(self) -> dict[str, float]:
+        self.timings_ms["total"] = round((time.perf_counter() - self._start) * 1000.0, 2)
+        return self.timings_ms
+
+
+def _as_text(value: object) -> str:
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+
+
+class Pipeline:
+    def __init__(self, runner: ModelRunner, config: PipelineConfig | None = None) -> None:
+        self.runner = runner
+        self.config = config or PipelineConfig()
+
+    def read(self, image: bytes | np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> OcrResult:
+        """Detect and read every text line of `image` (encoded bytes or an array)."""
+        clock = _Stopwatch()
+        rgb = decode_image(image, max_pixels) if isinstance(image, bytes | bytearray) else array_to_rgb(image)
+        height, width = rgb.shape[:2]
+        clock.lap("decode")
+        if min(height, width) < self.config.min_side:
+            return OcrResult(width, height, [], clock.finish())
+
+        quads = self._detect(rgb, clock)
+        if not quads:
+            return OcrResult(width, height, [], clock.finish())
+        quads = [quads[i] for i in reading_order(quads)]
+        lines = self._recognize(rgb, quads, clock)
+        return OcrResult(width, height, lines, clock.finish())
+
+    def _detect(self, rgb: np.ndarray, clock: _Stopwatch) -> list[np.ndarray]:
+        prepared, scale = prepare(rgb)
+        clock.lap("detect_preprocess")
+        outputs = self.runner.predict("ctpn", {"image": prepared[None]})
+        clock.lap("detect_model")
+        quads = detect_lines({name: value[0] for name, value in outputs.items()}, rgb, scale)
+        clock.lap("detect_postprocess")
+        return quads
+
+    def _recognize(self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch) -> list[Line]:
+        images, widths = batch_crops([crop_line(rgb, quad) for quad in quads])
+        clock.lap("recognize_preprocess")
+        # One batched call for all lines of the image: one round trip in tfserving mode.
+        outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
+        clock.lap("recognize_model")
+        lines = []
+        for quad, text, confidence in zip(quads, outputs["text"], outputs["confidence"], strict=True):
+            text = _as_text(text)
+            if not text.strip():
+                continue  # a detection the recogniser reads as nothing is not a line
+            box = [[round(float(x), 1), round(float(y), 1)] for x, y in quad]
+            lines.append(Line(text=text, confidence=round(float(confidence), 4), box=box))
+        clock.lap("assemble")
+        return lines
+
+    def warmup(self) -> None:
+        """Run both models once so the first client request does not pay graph tracing."""
+        page = np.full((480, 640, 3), 255, dtype=np.uint8)
+        prepared, _ = prepare(page)
+        self.runner.predict("ctpn", {"image": prepared[None]})
+        images, widths = batch_crops([np.full((32, 128), 255, dtype=np.uint8)])
+        self.runner.predict("crnn", {"images": images, "widths": widths})
