@@ -1,0 +1,1 @@
+"""CRNN + CTC line recognition (see docs/architecture.md for the exported contract)."""

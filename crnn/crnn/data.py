@@ -1,0 +1,243 @@
+"""Training samples: ocr_synth lines -> jittered quad (imperfect detection) -> crop_line -> class ids.
+
+Rendering in Python is the bottleneck on CPU, so samples are produced by worker processes, kept in a
+replay pool that the trainer samples from (reusing samples when generation is slower than training),
+and written to shards under ``data/crnn/`` so later runs start with a full pool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from crnn.charset import Charset, load
+from crnn.preprocess import HEIGHT, crop_line
+
+# share of lines whose text is random level-1 hanzi, so every class is seen many times
+RANDOM_CHARS_SHARE = 0.3
+MAX_CHARS = 24
+
+
+@dataclass
+class Sample:
+    crop: np.ndarray  # uint8 [32, W]
+    ids: np.ndarray  # int32 [L], classes 1..C-1
+
+
+def jitter_quad(rng: np.random.Generator, quad: np.ndarray, amount: float = 0.08) -> np.ndarray:
+    """Move each corner by up to ``amount`` x line height (vertical) and 1.5x that horizontally.
+
+    Mimics detection boxes that are a little loose, tight or skewed.
+    """
+    q = np.asarray(quad, np.float32).reshape(4, 2)
+    h = 0.5 * (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1]))
+    dy = rng.uniform(-amount, amount, size=4) * h
+    dx = rng.uniform(-1.5 * amount, 1.5 * amount, size=4) * h
+    return q + np.stack([dx, dy], axis=1).astype(np.float32)
+
+
+def ctc_feasible(ids: np.ndarray, width: int) -> bool:
+    """CTC needs one step per label plus one blank between equal neighbours."""
+    repeats = int(np.sum(ids[1:] == ids[:-1])) if len(ids) > 1 else 0
+    return (width + 3) // 4 >= len(ids) + repeats
+
+
+def _pick_text(rng: np.random.Generator, source, cs: Charset) -> str:
+    kind = "random_chars" if rng.random() < RANDOM_CHARS_SHARE else None
+    text = source.line(kind=kind)
+    text = "".join(c for c in text if c in cs).strip()
+    if len(text) > MAX_CHARS:
+        start = int(rng.integers(0, len(text) - MAX_CHARS + 1))
+        text = text[start : start + MAX_CHARS].strip()
+    return text
+
+
+def make_sample(
+    rng: np.random.Generator, cs: Charset, split: str = "train", max_width: int = 512, source=None
+) -> Sample | None:
+    """One training sample, or None when the line is unusable (empty, too wide, CTC-infeasible)."""
+    from ocr_synth import content, lines
+
+    source = source or content.TextSource(rng)
+    text = _pick_text(rng, source, cs)
+    if not text:
+        return None
+    s = lines.render_line(rng, split, text=text, degrade=True)
+    text = s.text
+    if not text or any(c not in cs for c in text):
+        return None
+    crop = crop_line(s.image, jitter_quad(rng, s.quad))
+    ids = np.asarray(cs.encode(text), np.int32)
+    if crop.shape[1] > max_width or not ctc_feasible(ids, crop.shape[1]):
+        return None
+    return Sample(crop, ids)
+
+
+def _worker(seed: int, split: str, max_width: int, out: mp.Queue, chunk: int) -> None:
+    from ocr_synth import content
+
+    with contextlib.suppress(OSError):
+        os.nice(5)
+    rng = np.random.default_rng(seed)
+    cs = load()
+    source = content.TextSource(rng)
+    buf: list[Sample] = []
+    while True:
+        try:
+            s = make_sample(rng, cs, split, max_width, source)
+        except Exception as e:  # a bad font/text combination must not kill the pool
+            print(f"crnn.data worker: skipped a line: {e!r}", flush=True)
+            continue
+        if s is not None:
+            buf.append(s)
+        if len(buf) >= chunk:
+            out.put(buf)
+            buf = []
+
+
+class SampleProducer:
+    """Background processes rendering samples; `poll()` returns what arrived since the last call."""
+
+    def __init__(
+        self, seed: int, workers: int = 1, split: str = "train", max_width: int = 512, chunk: int = 32
+    ):
+        ctx = mp.get_context("spawn")
+        self.queue: mp.Queue = ctx.Queue(maxsize=256)
+        self.procs = [
+            ctx.Process(
+                target=_worker, args=(seed * 1000 + i, split, max_width, self.queue, chunk), daemon=True
+            )
+            for i in range(workers)
+        ]
+        for p in self.procs:
+            p.start()
+
+    def poll(self, max_chunks: int = 64) -> list[Sample]:
+        out: list[Sample] = []
+        for _ in range(max_chunks):
+            try:
+                out.extend(self.queue.get_nowait())
+            except Exception:
+                break
+        return out
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            p.join(timeout=5)
+
+
+def save_shard(path: Path, samples: list[Sample]) -> None:
+    """Store samples as one compressed npz (crops concatenated along the width)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(
+        tmp,
+        pixels=np.concatenate([s.crop for s in samples], axis=1),
+        widths=np.array([s.crop.shape[1] for s in samples], np.int32),
+        ids=np.concatenate([s.ids for s in samples]),
+        lengths=np.array([len(s.ids) for s in samples], np.int32),
+    )
+    os.replace(tmp, path)
+
+
+def load_shard(path: Path) -> list[Sample]:
+    with np.load(path) as z:
+        pixels, widths, ids, lengths = z["pixels"], z["widths"], z["ids"], z["lengths"]
+    xs = np.concatenate([[0], np.cumsum(widths)])
+    ls = np.concatenate([[0], np.cumsum(lengths)])
+    return [
+        Sample(pixels[:, xs[i] : xs[i + 1]].copy(), ids[ls[i] : ls[i + 1]].copy()) for i in range(len(widths))
+    ]
+
+
+def iter_shards(data_dir: Path) -> Iterator[Path]:
+    yield from sorted(Path(data_dir).glob("shard-*.npz"))
+
+
+class ReplayPool:
+    """Bounded pool of samples; new samples replace random old ones once full."""
+
+    def __init__(self, capacity: int, rng: np.random.Generator):
+        self.capacity = capacity
+        self.rng = rng
+        self.samples: list[Sample] = []
+        self.added = 0
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def add(self, samples: list[Sample]) -> None:
+        for s in samples:
+            if len(self.samples) < self.capacity:
+                self.samples.append(s)
+            else:
+                self.samples[int(self.rng.integers(0, self.capacity))] = s
+            self.added += 1
+
+    def batches(self, batch_size: int, groups: int = 4) -> list[list[Sample]]:
+        """``groups`` batches of similar widths drawn from ``groups * batch_size`` random samples."""
+        n = min(len(self.samples), batch_size * groups)
+        idx = self.rng.choice(len(self.samples), size=n, replace=False)
+        picked = sorted((self.samples[i] for i in idx), key=lambda s: s.crop.shape[1])
+        return [picked[i : i + batch_size] for i in range(0, n, batch_size) if picked[i : i + batch_size]]
+
+
+def collate(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Pad a batch: uint8 images [N,32,W,1] (W multiple of 8, 255), widths, 0-padded labels, lengths."""
+    widths = np.array([s.crop.shape[1] for s in samples], np.int32)
+    w = int(-(-int(widths.max()) // 8) * 8)
+    images = np.full((len(samples), HEIGHT, w, 1), 255, np.uint8)
+    lengths = np.array([len(s.ids) for s in samples], np.int32)
+    labels = np.zeros((len(samples), int(lengths.max())), np.int32)
+    for i, s in enumerate(samples):
+        images[i, :, : s.crop.shape[1], 0] = s.crop
+        labels[i, : len(s.ids)] = s.ids
+    return images, widths, labels, lengths
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Pre-generate shards: `python -m crnn.data --out data/crnn --count 20000 --workers 2`."""
+    from tqdm import tqdm
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--out", type=Path, default=Path("data/crnn"))
+    ap.add_argument("--count", type=int, default=20000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shard-size", type=int, default=2000)
+    ap.add_argument("--max-width", type=int, default=512)
+    args = ap.parse_args(argv)
+    producer = SampleProducer(args.seed + int(time.time()) % 100000, args.workers, max_width=args.max_width)
+    buf: list[Sample] = []
+    done = 0
+    t0 = time.time()
+    with tqdm(total=args.count, unit="line") as bar:
+        while done < args.count:
+            new = producer.poll()
+            if not new:
+                time.sleep(0.2)
+                continue
+            buf.extend(new)
+            done += len(new)
+            bar.update(len(new))
+            while len(buf) >= args.shard_size:
+                save_shard(args.out / f"shard-{int(time.time() * 1000)}.npz", buf[: args.shard_size])
+                buf = buf[args.shard_size :]
+    if buf:
+        save_shard(args.out / f"shard-{int(time.time() * 1000)}.npz", buf)
+    producer.close()
+    print(f"{done} lines in {time.time() - t0:.0f} s ({done / (time.time() - t0):.1f} lines/s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""CRNN: compact VGG-style conv stack (height 32 -> 1, width / 4), two BiLSTMs, dense logits.
+
+Sized for CPU: training has ~1 core and inference must stay well under 100 ms for 10 lines.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+HEIGHT = 32
+WIDTH_STRIDE = 4
+
+
+def sequence_lengths(widths: tf.Tensor) -> tf.Tensor:
+    """Number of CTC time steps for crops of the given pixel widths: ceil(W / 4)."""
+    return (tf.cast(widths, tf.int32) + WIDTH_STRIDE - 1) // WIDTH_STRIDE
+
+
+def _conv(x, filters: int, name: str, kernel=(3, 3), padding="same"):
+    x = tf.keras.layers.Conv2D(filters, kernel, padding=padding, use_bias=False, name=name)(x)
+    x = tf.keras.layers.BatchNormalization(name=name + "_bn")(x)
+    return tf.keras.layers.ReLU(name=name + "_relu")(x)
+
+
+def build_crnn(
+    num_classes: int,
+    channels: tuple[int, int, int, int] = (32, 64, 128, 192),
+    lstm_units: int = 128,
+) -> tf.keras.Model:
+    """Keras model: uint8 [N, 32, W, 1] -> logits [N, ceil(W/4), num_classes] (class 0 = blank)."""
+    c1, c2, c3, c4 = channels
+    inp = tf.keras.Input(shape=(HEIGHT, None, 1), dtype=tf.uint8, name="images")
+    x = tf.keras.layers.Rescaling(1.0 / 255.0, name="scale")(tf.keras.ops.cast(inp, "float32"))
+    x = _conv(x, c1, "conv1")
+    x = tf.keras.layers.MaxPool2D((2, 2), padding="same", name="pool1")(x)  # 16 x W/2
+    x = _conv(x, c2, "conv2")
+    x = tf.keras.layers.MaxPool2D((2, 2), padding="same", name="pool2")(x)  # 8 x W/4
+    x = _conv(x, c3, "conv3")
+    x = _conv(x, c3, "conv4")
+    x = tf.keras.layers.MaxPool2D((2, 1), name="pool3")(x)  # 4 x W/4
+    x = _conv(x, c4, "conv5")
+    x = tf.keras.layers.MaxPool2D((2, 1), name="pool4")(x)  # 2 x W/4
+    x = _conv(x, c4 + 64, "conv6", kernel=(2, 1), padding="valid")  # 1 x W/4
+    x = tf.keras.layers.Reshape((-1, c4 + 64), name="squeeze")(x)  # [N, W/4, C]
+    for i in (1, 2):
+        x = tf.keras.layers.Bidirectional(
+            tf.keras.layers.LSTM(lstm_units, return_sequences=True), name=f"bilstm{i}"
+        )(x)
+    logits = tf.keras.layers.Dense(num_classes, name="logits")(x)
+    return tf.keras.Model(inp, logits, name="crnn")

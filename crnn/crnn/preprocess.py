@@ -1,0 +1,102 @@
+"""Line cropping shared by training and the serving pipeline (keep it deterministic and cheap)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+HEIGHT = 32
+MAX_WIDTH = 1600
+WIDTH_MULTIPLE = 8
+PAD_VALUE = 255
+
+
+def _to_gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] in (3, 4):
+        return cv2.cvtColor(image[:, :, :3], cv2.COLOR_RGB2GRAY)
+    raise ValueError(f"expected HxW or HxWx{{1,3,4}} image, got shape {image.shape}")
+
+
+def crop_line(
+    image: np.ndarray,
+    quad: np.ndarray,
+    height: int = HEIGHT,
+    pad_ratio: float = 0.1,
+) -> np.ndarray:
+    """Warp a text-line quad to a grayscale strip of fixed height, keeping the aspect ratio.
+
+    ``quad`` is 4 (x, y) points clockwise from top-left. The line's own height is mapped to
+    ``height / (1 + 2 * pad_ratio)`` pixels with ``pad_ratio * line height`` of margin on every side,
+    so a box that is a little too tight (as detections often are) still keeps the ink.
+    Pixels outside the image replicate the border.
+    """
+    gray = _to_gray(np.asarray(image))
+    if gray.dtype != np.uint8:
+        raise ValueError(f"expected uint8 image, got {gray.dtype}")
+    q = np.asarray(quad, dtype=np.float64).reshape(4, 2)
+    tl, tr, br, bl = q
+    w = 0.5 * (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl))
+    h = 0.5 * (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr))
+    h = max(h, 1.0)
+    w = max(w, 1.0)
+    pad = pad_ratio * h
+    scale = height / (h + 2 * pad)
+    out_w = max(1, int(round((w + 2 * pad) * scale)))
+
+    # Large text: shrink with INTER_AREA first so the perspective warp (bilinear) does not alias.
+    if scale < 0.5:
+        x0, y0 = np.floor(q.min(axis=0) - pad - 2).astype(int)
+        x1, y1 = np.ceil(q.max(axis=0) + pad + 2).astype(int)
+        x0, y0 = max(x0, 0), max(y0, 0)
+        x1, y1 = min(x1, gray.shape[1]), min(y1, gray.shape[0])
+        if x1 > x0 and y1 > y0:
+            f = 2.0 * scale
+            sub = gray[y0:y1, x0:x1]
+            sw, sh = max(1, int(round(sub.shape[1] * f))), max(1, int(round(sub.shape[0] * f)))
+            gray = cv2.resize(sub, (sw, sh), interpolation=cv2.INTER_AREA)
+            q = (q - [x0, y0]) * [sw / sub.shape[1], sh / sub.shape[0]]
+
+    p = pad * scale
+    dst = np.array(
+        [[p, p], [p + w * scale, p], [p + w * scale, p + h * scale], [p, p + h * scale]],
+        dtype=np.float32,
+    )
+    m = cv2.getPerspectiveTransform(q.astype(np.float32), dst)
+    return cv2.warpPerspective(
+        gray, m, (out_w, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def fit_width(crop: np.ndarray, max_width: int) -> np.ndarray:
+    """Squeeze a crop horizontally if it is wider than ``max_width`` (keeps the height)."""
+    if crop.shape[1] <= max_width:
+        return crop
+    return cv2.resize(crop, (max_width, crop.shape[0]), interpolation=cv2.INTER_AREA)
+
+
+def batch_crops(
+    crops: list[np.ndarray],
+    max_width: int = MAX_WIDTH,
+    multiple: int = WIDTH_MULTIPLE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stack crops left-aligned into uint8 [N, H, Wmax, 1] padded with 255, plus int32 widths.
+
+    Wmax is rounded up to ``multiple`` so the model's width/4 sequence length is exact; crops wider
+    than ``max_width`` are resized down to it.
+    """
+    if not crops:
+        return np.zeros((0, HEIGHT, multiple, 1), np.uint8), np.zeros((0,), np.int32)
+    crops = [fit_width(c, max_width) for c in crops]
+    height = crops[0].shape[0]
+    widths = np.array([c.shape[1] for c in crops], dtype=np.int32)
+    wmax = int(-(-int(widths.max()) // multiple) * multiple)
+    out = np.full((len(crops), height, wmax, 1), PAD_VALUE, dtype=np.uint8)
+    for i, c in enumerate(crops):
+        if c.shape[0] != height:
+            raise ValueError("all crops must have the same height")
+        out[i, :, : c.shape[1], 0] = c
+    return out, widths

@@ -1,0 +1,292 @@
+"""crnn-train: CTC training with a replay pool fed by background renderers, time-bounded, resumable.
+
+The run dir holds `config.json` (model shape + charset, fixed at the first run and reused on resume)
+and `ckpt/` (tf.train.CheckpointManager, keep 3). Restarting with the same run dir continues from
+the latest checkpoint with its step counter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class TrainConfig:
+    run_dir: str
+    minutes: float = 60.0
+    seed: int = 0
+    batch_size: int = 32
+    steps: int | None = None
+    lr: float = 1e-3
+    warmup_steps: int = 300
+    max_width: int = 512
+    workers: int = 1
+    pool_size: int = 30000
+    min_pool: int = 256
+    data_dir: str | None = "data/crnn"
+    shard_size: int = 2000
+    ckpt_minutes: float = 5.0
+    charset: str = "gb2312_l1"
+    channels: tuple[int, int, int, int] = (32, 64, 128, 192)
+    lstm_units: int = 128
+    threads: int = 2
+    log_every: int = 10
+    extra: dict = field(default_factory=dict)
+
+
+MODEL_KEYS = ("charset", "channels", "lstm_units")
+
+
+def _setup_tf(threads: int):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TF already initialised in this process (tests): keep its settings
+        pass
+    return tf
+
+
+def _model_config(run_dir: Path, cfg: TrainConfig | None = None) -> dict:
+    """Model shape stored in the run dir; written on the first run, authoritative afterwards."""
+    path = run_dir / "config.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    assert cfg is not None, f"{path} missing"
+    conf = {k: getattr(cfg, k) for k in MODEL_KEYS}
+    conf["channels"] = list(conf["channels"])
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(conf, indent=2) + "\n")
+    return conf
+
+
+def _build(conf: dict):
+    from crnn.charset import load
+    from crnn.network import build_crnn
+
+    cs = load(conf["charset"])
+    model = build_crnn(cs.num_classes, tuple(conf["channels"]), conf["lstm_units"])
+    return model, cs
+
+
+def load_model_from_run(run_dir: Path, checkpoint: str | None = None):
+    """(keras model, charset, step) restored from a run dir's latest (or given) checkpoint."""
+    import tensorflow as tf
+
+    run_dir = Path(run_dir)
+    model, cs = _build(_model_config(run_dir))
+    step = tf.Variable(0, dtype=tf.int64)
+    ckpt = tf.train.Checkpoint(model=model, step=step)
+    path = checkpoint or tf.train.latest_checkpoint(str(run_dir / "ckpt"))
+    if path is None:
+        raise FileNotFoundError(f"no checkpoint in {run_dir / 'ckpt'}")
+    ckpt.restore(path).expect_partial()
+    return model, cs, int(step.numpy())
+
+
+def lr_at(cfg: TrainConfig, step: int, frac_time: float) -> float:
+    """Linear warmup, then constant, then decay over the last 30% of the time budget (to lr/20)."""
+    warm = min(1.0, (step + 1) / max(cfg.warmup_steps, 1))
+    if frac_time < 0.7:
+        decay = 1.0
+    else:
+        t = min(1.0, (frac_time - 0.7) / 0.3)
+        decay = 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * t))
+    return cfg.lr * warm * decay
+
+
+def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> dict:
+    """Run (or resume) training. ``sample_source()`` returns new samples each call (default: renderers)."""
+    tf = _setup_tf(cfg.threads)
+    from tqdm import tqdm
+
+    from crnn import data as data_mod
+    from crnn.decode import collapse
+    from crnn.network import sequence_lengths
+
+    run_dir = Path(cfg.run_dir)
+    conf = _model_config(run_dir, cfg)
+    tf.keras.utils.set_random_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model, cs = _build(conf)
+
+    step = tf.Variable(0, dtype=tf.int64, name="step")
+    lr_var = tf.Variable(cfg.lr, dtype=tf.float32, trainable=False)
+    opt = tf.keras.optimizers.Adam(learning_rate=lambda: lr_var, clipnorm=5.0)
+    ckpt = tf.train.Checkpoint(model=model, optimizer=opt, step=step)
+    manager = tf.train.CheckpointManager(ckpt, str(run_dir / "ckpt"), max_to_keep=3)
+    if manager.latest_checkpoint:
+        ckpt.restore(manager.latest_checkpoint)
+        print(f"resumed from {manager.latest_checkpoint} at step {int(step.numpy())}", flush=True)
+    start_step = int(step.numpy())
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, 32, None, 1], tf.uint8),
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([None, None], tf.int32),
+            tf.TensorSpec([None], tf.int32),
+        ],
+        reduce_retracing=True,
+    )
+    def train_step(images, widths, labels, label_lengths):
+        with tf.GradientTape() as tape:
+            logits = model(images, training=True)
+            logit_len = tf.minimum(sequence_lengths(widths), tf.shape(logits)[1])
+            loss = tf.reduce_mean(
+                tf.nn.ctc_loss(
+                    labels=labels,
+                    logits=logits,
+                    label_length=label_lengths,
+                    logit_length=logit_len,
+                    logits_time_major=False,
+                    blank_index=0,
+                )
+            )
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
+        step.assign_add(1)
+        return loss, tf.argmax(logits, axis=-1, output_type=tf.int32), logit_len
+
+    pool = data_mod.ReplayPool(cfg.pool_size, rng)
+    data_dir = Path(cfg.data_dir) if cfg.data_dir else None
+    if data_dir is not None and sample_source is None:
+        for p in data_mod.iter_shards(data_dir):
+            if len(pool) >= cfg.pool_size:
+                break
+            pool.add(data_mod.load_shard(p))
+        print(f"loaded {len(pool)} samples from {data_dir}", flush=True)
+    producer = None
+    if sample_source is None:
+        producer = data_mod.SampleProducer(cfg.seed * 7919 + start_step, cfg.workers, max_width=cfg.max_width)
+        sample_source = producer.poll
+    fresh: list = []
+
+    def refill() -> None:
+        new = sample_source()
+        pool.add(new)
+        if data_dir is not None and producer is not None:
+            fresh.extend(new)
+            if len(fresh) >= cfg.shard_size:
+                data_mod.save_shard(
+                    data_dir / f"shard-{int(time.time() * 1000)}.npz", fresh[: cfg.shard_size]
+                )
+                del fresh[: cfg.shard_size]
+
+    t_start = time.time()
+    budget = cfg.minutes * 60.0
+    while len(pool) < cfg.min_pool:
+        refill()
+        if len(pool) < cfg.min_pool:
+            time.sleep(0.5)
+        if time.time() - t_start > budget:
+            break
+    print(f"pool ready: {len(pool)} samples after {time.time() - t_start:.0f} s", flush=True)
+
+    last_ckpt = time.time()
+    ema_loss = ema_acc = None
+    history: list[float] = []
+    queue: list = []
+    bar = tqdm(total=cfg.steps, initial=0, unit="step", mininterval=5.0, dynamic_ncols=True)
+    done = 0
+    try:
+        while True:
+            elapsed = time.time() - t_start
+            if elapsed >= budget or (cfg.steps is not None and done >= cfg.steps):
+                break
+            if not queue:
+                refill()
+                queue = pool.batches(cfg.batch_size)
+            batch = queue.pop()
+            images, widths, labels, lengths = data_mod.collate(batch)
+            lr_var.assign(lr_at(cfg, int(step.numpy()), elapsed / budget))
+            loss, best, logit_len = train_step(images, widths, labels, lengths)
+            loss = float(loss)
+            history.append(loss)
+            done += 1
+            if done % cfg.log_every == 0 or done == 1:
+                preds = [collapse(r, n) for r, n in zip(best.numpy(), logit_len.numpy(), strict=True)]
+                acc = float(np.mean([p == list(s.ids) for p, s in zip(preds, batch, strict=True)]))
+                ema_acc = acc if ema_acc is None else 0.9 * ema_acc + 0.1 * acc
+            ema_loss = loss if ema_loss is None else 0.98 * ema_loss + 0.02 * loss
+            bar.update(1)
+            bar.set_postfix(
+                step=int(step.numpy()),
+                loss=f"{ema_loss:.3f}",
+                acc=f"{(ema_acc or 0):.3f}",
+                lr=f"{float(lr_var.numpy()):.1e}",
+                pool=len(pool),
+                gen=pool.added,
+                w=images.shape[2],
+                refresh=False,
+            )
+            if time.time() - last_ckpt >= cfg.ckpt_minutes * 60:
+                manager.save(checkpoint_number=int(step.numpy()))
+                last_ckpt = time.time()
+    finally:
+        bar.close()
+        path = manager.save(checkpoint_number=int(step.numpy()))
+        if producer is not None:
+            producer.close()
+            if fresh and data_dir is not None:
+                data_mod.save_shard(data_dir / f"shard-{int(time.time() * 1000)}.npz", fresh)
+        secs = time.time() - t_start
+        print(
+            f"saved {path}: step {int(step.numpy())} ({done} now, {done / max(secs, 1e-9):.2f} step/s), "
+            f"generated {pool.added} samples",
+            flush=True,
+        )
+    return {"start_step": start_step, "end_step": int(step.numpy()), "losses": history, "checkpoint": path}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--run-dir", required=True)
+    ap.add_argument(
+        "--minutes", type=float, default=60.0, help="wall-clock bound; stops cleanly and checkpoints"
+    )
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=None, help="stop after this many steps (this run)")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--max-width", type=int, default=512)
+    ap.add_argument("--workers", type=int, default=1, help="renderer processes")
+    ap.add_argument("--pool-size", type=int, default=30000)
+    ap.add_argument("--data-dir", default="data/crnn", help="shards read at start and written while training")
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--lstm-units", type=int, default=128, help="first run only (stored in config.json)")
+    args = ap.parse_args(argv)
+    cfg = TrainConfig(
+        run_dir=args.run_dir,
+        minutes=args.minutes,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        steps=args.steps,
+        lr=args.lr,
+        max_width=args.max_width,
+        workers=args.workers,
+        pool_size=args.pool_size,
+        data_dir=args.data_dir or None,
+        ckpt_minutes=args.ckpt_minutes,
+        threads=args.threads,
+        lstm_units=args.lstm_units,
+    )
+    Path(cfg.run_dir).mkdir(parents=True, exist_ok=True)
+    print("config:", json.dumps(asdict(cfg)), flush=True)
+    train(cfg)
+
+
+if __name__ == "__main__":
+    main()

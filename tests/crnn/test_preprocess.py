@@ -1,0 +1,68 @@
+import numpy as np
+from crnn.preprocess import batch_crops, crop_line
+
+
+def _boxed_image():
+    """White 200x400 image with a black 40x200 rectangle at x 100..299, y 80..119."""
+    img = np.full((200, 400, 3), 255, np.uint8)
+    img[80:120, 100:300] = 0
+    return img
+
+
+def test_axis_aligned_quad_maps_the_line_to_height_32_with_padding():
+    quad = np.array([[100, 80], [300, 80], [300, 120], [100, 120]], np.float32)
+    crop = crop_line(_boxed_image(), quad, height=32, pad_ratio=0.1)
+    # line height 40 + 2*4 pad -> 48 px source rows -> scale 2/3; width (200 + 8) * 2/3 = 138.67
+    assert crop.shape == (32, 139)
+    assert crop.dtype == np.uint8
+    # pad is 4 px * 2/3 = 2.67 px of white on every side, ink inside
+    assert (crop[:, :2] == 255).all() and (crop[:, -2:] == 255).all()
+    assert (crop[:2] == 255).all() and (crop[-2:] == 255).all()
+    assert (crop[4:28, 4:135] == 0).all()
+
+
+def test_rotated_quad_is_rectified():
+    img = np.full((300, 300), 255, np.uint8)
+    centre = np.array([150.0, 150.0])
+    ang = np.deg2rad(20)
+    rot = np.array([[np.cos(ang), -np.sin(ang)], [np.sin(ang), np.cos(ang)]])
+    rect = np.array([[-80, -16], [80, -16], [80, 16], [-80, 16]], np.float64)
+    quad = rect @ rot.T + centre
+    import cv2
+
+    cv2.fillPoly(img, [np.round(quad).astype(np.int32)], 0)
+    crop = crop_line(img, quad, height=32, pad_ratio=0.0)
+    assert crop.shape == (32, 160)
+    assert crop[3:-3, 3:-3].mean() < 5  # the rotated bar fills the strip
+
+
+def test_crop_is_deterministic_and_accepts_gray():
+    img = _boxed_image()
+    quad = np.array([[90.5, 70.2], [310, 75], [305, 130], [95, 125]], np.float32)
+    a = crop_line(img, quad)
+    b = crop_line(img[:, :, 0], quad)
+    assert np.array_equal(a, crop_line(img, quad))
+    assert np.array_equal(a, b)
+
+
+def test_large_text_is_downscaled_without_losing_the_line():
+    img = np.full((1000, 2000), 255, np.uint8)
+    img[300:700, 200:1800] = 0
+    crop = crop_line(img, np.array([[200, 300], [1800, 300], [1800, 700], [200, 700]]), pad_ratio=0.1)
+    assert crop.shape == (32, int(round((1600 + 80) * 32 / 480)))
+    assert (crop[4:28, 4:-4] == 0).all()
+
+
+def test_batch_crops_pads_right_with_255_to_multiple_of_8():
+    crops = [np.zeros((32, 10), np.uint8), np.full((32, 17), 7, np.uint8)]
+    images, widths = batch_crops(crops)
+    assert images.shape == (2, 32, 24, 1) and images.dtype == np.uint8
+    assert widths.tolist() == [10, 17] and widths.dtype == np.int32
+    assert (images[0, :, :10] == 0).all() and (images[0, :, 10:] == 255).all()
+    assert (images[1, :, :17] == 7).all() and (images[1, :, 17:] == 255).all()
+
+
+def test_batch_crops_resizes_overlong_crops_down_to_max_width():
+    images, widths = batch_crops([np.zeros((32, 3000), np.uint8)], max_width=1600)
+    assert images.shape == (1, 32, 1600, 1)
+    assert widths.tolist() == [1600]
