@@ -1,0 +1,148 @@
+"""The HTTP API: `/v1/ocr`, the original service's `/ocr`, health, readiness and metrics.
+
+Views only move bytes and JSON; decoding and reading happen in the pipeline, and every failure is
+an exception that the app's one error handler turns into a JSON error with its status.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import BadRequest
+
+from . import metrics
+from .app import state
+from .errors import ImageTooLarge, InvalidImage, UnsupportedImageType
+from .pipeline import OcrResult
+
+api = Blueprint("api", __name__)
+
+_DATA_URL = re.compile(r"^data:[\w.+\-/]*(;[\w.+\-=]+)*;base64,", re.IGNORECASE)
+_WHITESPACE = re.compile(r"\s+")
+HOW_TO_SEND = 'send multipart/form-data with a file field \'image\', or JSON {"image": "<base64>"}'
+
+
+def decode_base64(value: Any, field: str, max_bytes: int) -> bytes:
+    """Base64 text (optionally a data: URL, possibly wrapped in lines) to bytes, or a precise error."""
+    if not isinstance(value, str):
+        raise BadRequest(f"the '{field}' field must be a base64 string, not {type(value).__name__}")
+    text = _WHITESPACE.sub("", _DATA_URL.sub("", value.strip(), count=1))
+    if not text:
+        raise InvalidImage(f"the '{field}' field is empty")
+    if len(text) // 4 * 3 > max_bytes + 2:
+        raise ImageTooLarge(f"the image is about {len(text) // 4 * 3} bytes; the limit is {max_bytes}")
+    try:
+        if "-" in text or "_" in text:
+            return base64.b64decode(text, altchars=b"-_", validate=True)
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidImage(f"the '{field}' field is not valid base64") from None
+
+
+def image_from_request(json_field: str, form_field: str = "image") -> bytes:
+    """The uploaded image bytes: multipart file, JSON base64, or a raw image/* body."""
+    max_bytes = state().settings.max_upload_bytes
+    mimetype = request.mimetype
+    if mimetype == "multipart/form-data":
+        upload = request.files.get(form_field)
+        if upload is None:
+            sent = sorted(set(request.files) | set(request.form))
+            raise BadRequest(
+                f"missing file field '{form_field}' (fields sent: {sent or 'none'}); {HOW_TO_SEND}"
+            )
+        data = upload.stream.read(max_bytes + 1)
+    elif request.is_json:
+        body = request.get_json(silent=True)
+        if body is None:
+            raise BadRequest(f"the body is not valid JSON; {HOW_TO_SEND}")
+        if not isinstance(body, dict):
+            raise BadRequest(
+                f"expected a JSON object with the field '{json_field}', got {type(body).__name__}"
+            )
+        if json_field not in body:
+            raise BadRequest(
+                f"missing field '{json_field}' (fields sent: {sorted(body)[:10]}); {HOW_TO_SEND}"
+            )
+        data = decode_base64(body[json_field], json_field, max_bytes)
+    elif mimetype.startswith("image/") or mimetype == "application/octet-stream":
+        data = request.get_data(cache=False)
+    elif not request.content_length and not request.get_data(cache=False):
+        raise BadRequest(f"the request has no image; {HOW_TO_SEND}")
+    else:
+        raise UnsupportedImageType(f"Content-Type '{mimetype or 'none'}' is not accepted; {HOW_TO_SEND}")
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"the image is more than {max_bytes} bytes, the limit")
+    if not data:
+        raise InvalidImage("the image is empty (0 bytes)")
+    return data
+
+
+def read_image(data: bytes) -> OcrResult:
+    svc = state()
+    result = svc.holder.get().read(data, max_pixels=svc.settings.max_pixels)
+    metrics.observe_timings(result.timings_ms)
+    metrics.LINES.observe(len(result.lines))
+    return result
+
+
+@api.post("/v1/ocr")
+def ocr_v1() -> Response:
+    result = read_image(image_from_request("image"))
+    return jsonify(
+        {
+            "request_id": g.request_id,
+            "width": result.width,
+            "height": result.height,
+            "lines": [
+                {"text": line.text, "confidence": line.confidence, "box": line.box} for line in result.lines
+            ],
+            "timings_ms": result.timings_ms,
+        }
+    )
+
+
+@api.post("/ocr")
+def ocr_compat() -> Response:
+    """Drop-in for clients of the original service: same request and fields, honest status codes."""
+    result = read_image(image_from_request("img"))
+    words = [
+        {"word": line.text, "pos": [{"x": int(round(x)), "y": int(round(y))} for x, y in line.box]}
+        for line in result.lines
+    ]
+    return jsonify(
+        {
+            "sid": g.request_id,
+            "prism_version": "1.0",
+            "prism_wnum": len(words),
+            "prism_wordsInfo": words,
+            "height": result.height,
+            "width": result.width,
+            "orgHeight": result.height,
+            "orgWidth": result.width,
+            "content": "\n".join(line.text for line in result.lines),
+        }
+    )
+
+
+@api.get("/healthz")
+def healthz() -> Response:
+    """The process is alive and answering; says nothing about the models (that is /readyz)."""
+    return jsonify({"status": "ok"})
+
+
+@api.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    svc = state()
+    ready, reason = svc.holder.readiness()
+    body = {"status": "ready" if ready else "not_ready", "reason": reason, "mode": svc.settings.mode}
+    return jsonify(body), 200 if ready else 503
+
+
+@api.get("/metrics")
+def prometheus_metrics() -> Response:
+    payload, content_type = metrics.render()
+    return Response(payload, content_type=content_type)

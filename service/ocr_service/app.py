@@ -1,0 +1,144 @@
+"""The Flask application factory: settings in, a WSGI app with the API, the page and one error handler out.
+
+Every failure leaves as `{"error": {"code", "message"}, "request_id"}` with an honest HTTP status:
+`OcrError`s with their own status, werkzeug's HTTP errors (404, 405, 413 from MAX_CONTENT_LENGTH)
+in the same shape, anything else as a 500 whose traceback goes to the log, never to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from . import metrics
+from .errors import OcrError
+from .holder import PipelineHolder
+from .pipeline import ModelRunner
+from .settings import Settings
+
+log = logging.getLogger("ocr_service.app")
+
+RunnerFactory = Callable[[Settings], ModelRunner]
+REQUEST_ID_HEADER = "X-Request-ID"
+_CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "image_too_large",
+    415: "unsupported_media_type",
+}
+
+
+@dataclass
+class ServiceState:
+    """What the views need, kept on `app.extensions["ocr_service"]`."""
+
+    settings: Settings
+    holder: PipelineHolder
+
+
+def state() -> ServiceState:
+    return current_app.extensions["ocr_service"]
+
+
+def default_runner_factory(settings: Settings) -> ModelRunner:
+    """The one place where OCR_MODE picks a runner; the pipeline is the same in both modes."""
+    from . import runners
+
+    if settings.mode == "single":
+        return runners.SavedModelRunner(settings.model_dir, versions=settings.model_versions)
+    if settings.tfserving_protocol == "rest":
+        return runners.TFServingRestRunner(
+            settings.tfserving_rest, settings.timeout_s, versions=settings.model_versions
+        )
+    return runners.TFServingGrpcRunner(
+        settings.tfserving_grpc, settings.timeout_s, versions=settings.model_versions
+    )
+
+
+def create_app(settings: Settings, runner_factory: RunnerFactory | None = None) -> Flask:
+    """Build the app. Models are not loaded here: the holder loads them in the worker, after the fork."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    factory = runner_factory or default_runner_factory
+    app.extensions["ocr_service"] = ServiceState(settings, PipelineHolder(lambda: factory(settings)))
+
+    from .api import api
+    from .page import page
+
+    app.register_blueprint(api)
+    app.register_blueprint(page)
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    app.teardown_request(_leave_request)
+    app.register_error_handler(Exception, handle_error)
+    return app
+
+
+def _start_request() -> None:
+    incoming = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = incoming if _CLIENT_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+    g.started = time.perf_counter()
+    g.in_flight = True
+    metrics.IN_FLIGHT.inc()
+
+
+def _finish_request(response: Response) -> Response:
+    request_id = g.get("request_id")
+    if request_id:
+        response.headers[REQUEST_ID_HEADER] = request_id
+    started = g.get("started")
+    if started is not None:
+        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+        labels = {"route": route, "method": request.method, "status": str(response.status_code)}
+        metrics.REQUESTS.labels(**labels).inc()
+        metrics.LATENCY.labels(**labels).observe(time.perf_counter() - started)
+    return response
+
+
+def _leave_request(_exc: BaseException | None) -> None:
+    if g.pop("in_flight", False):
+        metrics.IN_FLIGHT.dec()
+
+
+def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
+    body = {"error": {"code": code, "message": message}, "request_id": g.get("request_id")}
+    return jsonify(body), status
+
+
+def handle_error(exc: Exception) -> tuple[Response, int] | Response:
+    """The one error handler: every failure becomes the same JSON shape with an honest status."""
+    if isinstance(exc, OcrError):
+        level = logging.WARNING if exc.http_status >= 500 else logging.INFO
+        log.log(
+            level, "%s %s -> %d %s: %s", request.method, request.path, exc.http_status, exc.code, exc.message
+        )
+        return error_response(exc.http_status, exc.code, exc.message)
+    if isinstance(exc, HTTPException):
+        status = exc.code or 500
+        code = _HTTP_CODES.get(status) or re.sub(r"[^a-z0-9]+", "_", (exc.name or "error").lower()).strip("_")
+        message = exc.description or exc.name
+        if isinstance(exc, RequestEntityTooLarge):
+            limit = current_app.config.get("MAX_CONTENT_LENGTH")
+            message = f"the request body is larger than the {limit} bytes this service accepts"
+        response, status = error_response(status, code, message)
+        allow = exc.get_response().headers.get("Allow")
+        if allow:
+            response.headers["Allow"] = allow
+        return response, status
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(
+        500,
+        "internal_error",
+        f"internal error; the operator can find it in the logs under request id {g.get('request_id')}",
+    )

@@ -1,0 +1,123 @@
+"""Log lines an operator can grep (text) or ship to a log store (one JSON object per line).
+
+gunicorn's error and access loggers and the app's own logger share one formatter, installed by
+`gunicorn.conf.py` through `logging_config()`. Every record made while a request is handled
+carries that request's id, so one `grep <id>` finds the access line, the error and the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+# Access log fields taken from gunicorn's atoms (see gunicorn.glogging.Logger.atoms).
+_ACCESS_ATOMS = {
+    "remote": "h",
+    "method": "m",
+    "path": "U",
+    "query": "q",
+    "status": "s",
+    "bytes": "B",
+    "duration_ms": "M",
+    "user_agent": "a",
+    "request_id": "{x-request-id}o",
+}
+ACCESS_LOG_FORMAT = '%(h)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s "%(a)s"'
+
+
+def _current_request_id() -> str | None:
+    try:
+        from flask import g, has_request_context
+    except ImportError:  # pragma: no cover - flask is a dependency
+        return None
+    if has_request_context():
+        return g.get("request_id")
+    return None
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamp records made inside a Flask request with its id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = _current_request_id()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record; gunicorn access records become structured fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "pid": record.process,
+        }
+        if record.name == "gunicorn.access" and isinstance(record.args, Mapping):
+            entry["event"] = "access"
+            for field, atom in _ACCESS_ATOMS.items():
+                value = record.args.get(atom)
+                if value not in (None, "-"):
+                    entry[field] = value
+            for field in ("status", "bytes", "duration_ms"):
+                if isinstance(entry.get(field), str) and entry[field].isdigit():
+                    entry[field] = int(entry[field])
+        else:
+            entry["message"] = record.getMessage()
+            request_id = getattr(record, "request_id", None)
+            if request_id:
+                entry["request_id"] = request_id
+            for key in ("route", "status", "error_code", "duration_ms"):
+                if hasattr(record, key):
+                    entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s [%(process)d] [%(levelname)s] %(name)s: %(message)s%(rid)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        request_id = getattr(record, "request_id", None)
+        record.rid = f" request_id={request_id}" if request_id else ""
+        return super().format(record)
+
+
+def make_formatter(log_format: str = "json") -> logging.Formatter:
+    """Factory for logging.config (`"()": "ocr_service.logs.make_formatter"`)."""
+    return JsonFormatter() if log_format == "json" else TextFormatter()
+
+
+def logging_config(log_format: str) -> dict[str, Any]:
+    """dictConfig for gunicorn (its `logconfig_dict`): errors to stderr, access lines to stdout."""
+    formatter = {"()": "ocr_service.logs.make_formatter", "log_format": log_format}
+    request_id = {"()": "ocr_service.logs.RequestIdFilter"}
+
+    def handler(stream: str) -> dict[str, Any]:
+        return {
+            "class": "logging.StreamHandler",
+            "formatter": "ocr",
+            "filters": ["request_id"],
+            "stream": f"ext://sys.{stream}",
+        }
+
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"ocr": formatter},
+        "filters": {"request_id": request_id},
+        "handlers": {"stderr": handler("stderr"), "stdout": handler("stdout")},
+        "root": {"level": "WARNING", "handlers": ["stderr"]},
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+            "ocr_service": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        },
+    }

@@ -1,0 +1,182 @@
+"""Every knob of the service, read once from the environment into one typed, frozen object.
+
+The deployment (compose files, the inventory behind them) speaks to the service only through
+`OCR_*` variables; this module is the one place that reads them. A bad value stops the service at
+start with one sentence naming the variable and what it accepts, instead of a traceback at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+MiB = 1024 * 1024
+T = TypeVar("T")
+
+
+class SettingsError(ValueError):
+    """One environment variable has a value the service cannot run with."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Literal["single", "tfserving"] = "single"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+    threads: int = 2
+    model_dir: Path = Path("/models")
+    tfserving_grpc: str = "127.0.0.1:8500"
+    tfserving_rest: str = "http://127.0.0.1:8501"
+    tfserving_protocol: Literal["grpc", "rest"] = "grpc"
+    model_version_ctpn: int | None = None
+    model_version_crnn: int | None = None
+    timeout_s: float = 10.0
+    max_upload_bytes: int = 10 * MiB
+    max_pixels: int = 40_000_000
+    log_format: Literal["json", "text"] = "json"
+
+    @property
+    def model_versions(self) -> dict[str, int | None]:
+        """Version pins in the form the runners take (None: the latest version)."""
+        return {"ctpn": self.model_version_ctpn, "crnn": self.model_version_crnn}
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Largest request body accepted: the image limit plus base64 and multipart overhead."""
+        return self.max_upload_bytes * 4 // 3 + 64 * 1024
+
+
+def default_model_dir() -> Path:
+    """The checkout's `models/` when running from a source tree, else /models (the images' mount)."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "service" / "pyproject.toml").is_file() and (root / "models").is_dir():
+        return root / "models"
+    return Path("/models")
+
+
+def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in allowed:
+        options = " or ".join(f"'{a}'" for a in allowed)
+        raise SettingsError(f"{name}={raw!r} is not valid: allowed values are {options}.")
+    return value
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        # float() first so that "40e6" and "1e7" are accepted for the big limits.
+        number = float(raw.strip())
+        value = int(number)
+        ok = number == value
+    except (ValueError, OverflowError):
+        ok = False
+    if not ok or not low <= value <= high:
+        raise SettingsError(f"{name}={raw!r} is not valid: allowed values are integers from {low} to {high}.")
+    return value
+
+
+def _float(name: str, raw: str, low: float, high: float) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = float("nan")
+    if not low < value <= high:
+        raise SettingsError(
+            f"{name}={raw!r} is not valid: allowed values are numbers above {low} up to {high}."
+        )
+    return value
+
+
+def _host_port(name: str, raw: str) -> str:
+    value = raw.strip()
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise SettingsError(
+            f"{name}={raw!r} is not valid: allowed values are host:port, e.g. 'tfserving:8500'."
+        )
+    return value
+
+
+def _url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(
+            f"{name}={raw!r} is not valid: allowed values are http(s) URLs, e.g. 'http://tfserving:8501'."
+        )
+    return value
+
+
+def _host(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value or not re.fullmatch(r"[A-Za-z0-9.:\-\[\]]+", value):
+        raise SettingsError(f"{name}={raw!r} is not valid: allowed values are an IP address or host name.")
+    return value
+
+
+def _version(name: str, raw: str) -> int | None:
+    if not raw.strip():
+        return None
+    return _int(name, raw, 1, 2**63 - 1)
+
+
+def _path(name: str, raw: str) -> Path:
+    if not raw.strip():
+        raise SettingsError(f"{name} is empty: allowed values are a directory path.")
+    return Path(raw.strip())
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from `environ` (default: os.environ); raise SettingsError on the first bad value."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str, parse: Callable[[str, str], T], default: T) -> T:
+        raw = env.get(name)
+        return default if raw is None else parse(name, raw)
+
+    mode = get("OCR_MODE", lambda n, r: _choice(n, r, ("single", "tfserving")), "single")
+    return Settings(
+        mode=mode,  # type: ignore[arg-type]
+        host=get("OCR_HOST", _host, "127.0.0.1"),
+        port=get("OCR_PORT", lambda n, r: _int(n, r, 1, 65535), 8080),
+        workers=get("OCR_WORKERS", lambda n, r: _int(n, r, 1, 64), 2),
+        threads=get("OCR_THREADS", lambda n, r: _int(n, r, 1, 64), 2),
+        model_dir=get("OCR_MODEL_DIR", _path, None) or default_model_dir(),
+        tfserving_grpc=get("OCR_TFSERVING_GRPC", _host_port, "127.0.0.1:8500"),
+        tfserving_rest=get("OCR_TFSERVING_REST", _url, "http://127.0.0.1:8501"),
+        tfserving_protocol=get(  # type: ignore[arg-type]
+            "OCR_TFSERVING_PROTOCOL", lambda n, r: _choice(n, r, ("grpc", "rest")), "grpc"
+        ),
+        model_version_ctpn=get("OCR_MODEL_VERSION_CTPN", _version, None),
+        model_version_crnn=get("OCR_MODEL_VERSION_CRNN", _version, None),
+        timeout_s=get("OCR_TIMEOUT_S", lambda n, r: _float(n, r, 0.0, 3600.0), 10.0),
+        max_upload_bytes=get("OCR_MAX_UPLOAD_BYTES", lambda n, r: _int(n, r, 1, 2**31), 10 * MiB),
+        max_pixels=get("OCR_MAX_PIXELS", lambda n, r: _int(n, r, 1, 2**40), 40_000_000),
+        log_format=get(  # type: ignore[arg-type]
+            "OCR_LOG_FORMAT", lambda n, r: _choice(n, r, ("json", "text")), "json"
+        ),
+    )
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return load_settings()
+
+
+def settings_or_exit() -> Settings:
+    """Settings for an entry point: a bad value prints its one sentence and exits with status 2."""
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        import sys
+
+        print(f"ocr-service: configuration error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
