@@ -1,0 +1,123 @@
+"""Training examples: synthetic documents -> random crops with anchor targets, made in a worker process.
+
+Documents come from `ocr_synth.documents.render_document` (~0.2 s each); several crops are taken from
+each so the training step never waits for rendering. The worker process never imports TensorFlow.
+"""
+
+import multiprocessing as mp
+import queue
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ctpn.anchors import STRIDE
+from ctpn.targets import Targets, anchor_targets
+
+
+@dataclass
+class Example:
+    image: np.ndarray  # uint8 [S, S, 3]
+    targets: Targets
+
+
+def render(rng: np.random.Generator, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """One synthetic document (image RGB uint8, quads (M,4,2) float32); half of them degraded."""
+    try:
+        from ocr_synth import documents  # optional dependency (extra "train")
+    except ImportError:
+        from ctpn import standin_docs
+
+        doc = standin_docs.render_document(rng, degrade=bool(rng.random() < 0.5))
+    else:
+        doc = documents.render_document(rng, split=split, degrade=None if rng.random() < 0.5 else "random")
+    quads = np.asarray([line.quad for line in doc.lines], dtype=np.float32).reshape(-1, 4, 2)
+    return np.asarray(doc.image, dtype=np.uint8), quads
+
+
+def random_crop(
+    image: np.ndarray, quads: np.ndarray, rng: np.random.Generator, size: int, scale_range=(0.8, 1.25)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rescale randomly, crop size x size (white padding), return (crop, kept quads, cut quads).
+
+    Lines cut by the crop's top or bottom edge are returned as "cut" (ignored in training); lines cut
+    at the left or right edge are kept, clipped, since their visible part is still a text line.
+    """
+    s = float(rng.uniform(*scale_range))
+    h, w = image.shape[:2]
+    nh, nw = max(1, round(h * s)), max(1, round(w * s))
+    image = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    quads = quads * np.array([nw / w, nh / h], dtype=np.float32)
+    y0 = int(rng.integers(0, max(1, nh - size + 1)))
+    x0 = int(rng.integers(0, max(1, nw - size + 1)))
+    crop = np.full((size, size, 3), 255, dtype=np.uint8)
+    part = image[y0 : y0 + size, x0 : x0 + size]
+    crop[: part.shape[0], : part.shape[1]] = part
+    q = quads - np.array([x0, y0], dtype=np.float32)
+    keep, cut = [], []
+    for quad in q:
+        x_lo, x_hi = quad[:, 0].min(), quad[:, 0].max()
+        y_lo, y_hi = quad[:, 1].min(), quad[:, 1].max()
+        if x_hi < 0 or x_lo > size - 1 or y_hi < 0 or y_lo > size - 1:
+            continue
+        if y_lo < 0 or y_hi > size - 1:
+            cut.append(np.clip(quad, 0, size - 1))
+        elif x_hi - x_lo >= 0:
+            clipped = quad.copy()
+            clipped[:, 0] = np.clip(clipped[:, 0], 0, size - 1)
+            if clipped[:, 0].max() - clipped[:, 0].min() >= 2:
+                keep.append(clipped)
+    as_arr = lambda qs: np.asarray(qs, dtype=np.float32).reshape(-1, 4, 2)  # noqa: E731
+    return crop, as_arr(keep), as_arr(cut)
+
+
+def make_examples(rng: np.random.Generator, size: int, crops_per_doc: int) -> list[Example]:
+    image, quads = render(rng)
+    out = []
+    for _ in range(crops_per_doc):
+        crop, keep, cut = random_crop(image, quads, rng, size)
+        t = anchor_targets(keep, size // STRIDE, size // STRIDE, rng, ignore_quads=cut)
+        out.append(Example(crop, t))
+    return out
+
+
+def _worker(seed: int, size: int, crops_per_doc: int, q: "mp.Queue") -> None:
+    rng = np.random.default_rng(seed)
+    while True:
+        for ex in make_examples(rng, size, crops_per_doc):
+            q.put(ex)
+
+
+class ExampleStream:
+    """Background producer of examples; `batch(n)` stacks n of them into training arrays."""
+
+    def __init__(self, seed: int, size: int = 512, crops_per_doc: int = 3, workers: int = 1, maxsize: int = 64):
+        ctx = mp.get_context("spawn")
+        self.queue = ctx.Queue(maxsize=maxsize)
+        self.procs = [
+            ctx.Process(target=_worker, args=(seed * 1000 + i, size, crops_per_doc, self.queue), daemon=True)
+            for i in range(workers)
+        ]
+        for p in self.procs:
+            p.start()
+
+    def batch(self, n: int, timeout: float = 300.0) -> dict[str, np.ndarray]:
+        exs = []
+        while len(exs) < n:
+            try:
+                exs.append(self.queue.get(timeout=timeout))
+            except queue.Empty as e:
+                raise RuntimeError("data worker produced nothing; is ocr_synth installed?") from e
+        return {
+            "image": np.stack([e.image for e in exs]),
+            "labels": np.stack([e.targets.labels for e in exs]),
+            "v_targets": np.stack([e.targets.v_targets for e in exs]),
+            "v_mask": np.stack([e.targets.v_mask for e in exs]),
+            "side_targets": np.stack([e.targets.side_targets for e in exs]),
+            "side_mask": np.stack([e.targets.side_mask for e in exs]),
+        }
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.terminate()
+            p.join(timeout=5)
