@@ -1,0 +1,138 @@
+"""The three runners agree, honour version pins, and turn a down or slow TF Serving into 503/504."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from ocr_service.errors import BackendTimeout, BackendUnavailable
+from ocr_service.runners import SavedModelRunner, TFServingGrpcRunner, TFServingRestRunner
+
+EXPECTED_CRNN_V2_TEXT = ["v2·宽24", "v2·宽9", ""]
+
+
+def _runners(tiny_models, standin, versions=None, timeout_s=10.0):
+    versions = versions or {}
+    return {
+        "savedmodel": SavedModelRunner(tiny_models, versions=versions),
+        "grpc": TFServingGrpcRunner(standin.grpc_target, timeout_s, versions=versions),
+        "rest": TFServingRestRunner(standin.rest_url, timeout_s, versions=versions),
+    }
+
+
+def test_saved_model_runner_serves_latest_version_with_text_as_str(tiny_models, crnn_inputs, ctpn_inputs):
+    runner = SavedModelRunner(tiny_models)
+    crnn = runner.predict("crnn", crnn_inputs)
+    assert crnn["text"].dtype == object
+    assert crnn["text"].tolist() == EXPECTED_CRNN_V2_TEXT
+    np.testing.assert_allclose(crnn["confidence"], [1 / 3, 0.0, 1.0], rtol=1e-6)
+    assert crnn["labels"].dtype == np.int32
+    assert crnn["labels"].tolist() == [[3, 4, 5, 6, 7, 8], [2, 3, -1, -1, -1, -1], [-1] * 6]
+
+    ctpn = runner.predict("ctpn", ctpn_inputs)
+    assert ctpn["cls_prob"].shape == (1, 2, 3, 10)
+    assert ctpn["v_deltas"].shape == (1, 2, 3, 10, 2)
+    assert ctpn["side_offsets"].shape == (1, 2, 3, 10)
+    np.testing.assert_allclose(ctpn["cls_prob"][0, 0, 0], 1.0 - np.arange(10) / 10, rtol=1e-6)
+    assert ctpn["cls_prob"][0, 1].max() == 0.0
+    assert runner.ready()
+
+
+def test_saved_model_runner_not_ready_without_models(tmp_path, crnn_inputs):
+    runner = SavedModelRunner(tmp_path)
+    assert not runner.ready()
+    with pytest.raises(BackendUnavailable, match="no version directory"):
+        runner.predict("crnn", crnn_inputs)
+
+
+def test_grpc_and_rest_return_exactly_what_the_saved_model_returns(
+    tiny_models, standin, crnn_inputs, ctpn_inputs
+):
+    runners = _runners(tiny_models, standin)
+    results = {
+        name: (runner.predict("crnn", crnn_inputs), runner.predict("ctpn", ctpn_inputs))
+        for name, runner in runners.items()
+    }
+    reference = results.pop("savedmodel")
+    for name, outputs in results.items():
+        for expected, got in zip(reference, outputs, strict=True):
+            assert set(got) == set(expected), name
+            for key in expected:
+                assert got[key].dtype == expected[key].dtype, (name, key)
+                assert got[key].shape == expected[key].shape, (name, key)
+                assert np.array_equal(got[key], expected[key]), (name, key)
+    assert results["grpc"][0]["text"].tolist() == EXPECTED_CRNN_V2_TEXT
+    for runner in runners.values():
+        assert runner.ready()
+        runner.close()
+
+
+def test_version_pin_is_honoured_by_every_runner(tiny_models, standin, crnn_inputs):
+    for name, runner in _runners(tiny_models, standin, versions={"crnn": 1}).items():
+        assert runner.predict("crnn", crnn_inputs)["text"].tolist() == ["v1·宽24", "v1·宽9", ""], name
+        runner.close()
+
+
+def test_pin_to_a_version_that_is_not_served_is_unavailable(tiny_models, standin, crnn_inputs):
+    for name, runner in _runners(tiny_models, standin, versions={"crnn": 7}).items():
+        with pytest.raises(BackendUnavailable, match="7"):
+            runner.predict("crnn", crnn_inputs)
+        assert not runner.ready(), name
+        runner.close()
+
+
+def test_wrong_inputs_are_backend_errors_not_raw_grpc_or_requests_errors(tiny_models, standin):
+    for runner in _runners(tiny_models, standin).values():
+        with pytest.raises(BackendUnavailable, match="widths"):
+            runner.predict("crnn", {"images": np.zeros((1, 32, 8, 1), np.uint8)})
+        runner.close()
+
+
+def test_tfserving_down_returns_503_fast_and_the_same_runner_recovers(tiny_models, standin, crnn_inputs):
+    grpc_runner = TFServingGrpcRunner(standin.grpc_target, 10.0)
+    rest_runner = TFServingRestRunner(standin.rest_url, 10.0)
+    for runner in (grpc_runner, rest_runner):
+        assert runner.predict("crnn", crnn_inputs)["text"].tolist() == EXPECTED_CRNN_V2_TEXT
+
+    standin.stop()
+    for runner in (grpc_runner, rest_runner):
+        started = time.monotonic()
+        with pytest.raises(BackendUnavailable):
+            runner.predict("crnn", crnn_inputs)
+        assert time.monotonic() - started < 2.0, type(runner).__name__
+        assert not runner.ready()
+
+    standin.start()  # same ports; the runners above are not recreated
+    for runner in (grpc_runner, rest_runner):
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                outputs = runner.predict("crnn", crnn_inputs)
+                break
+            except BackendUnavailable:
+                assert time.monotonic() < deadline, f"{type(runner).__name__} did not reconnect"
+                time.sleep(0.1)
+        assert outputs["text"].tolist() == EXPECTED_CRNN_V2_TEXT
+        assert runner.ready()
+        runner.close()
+
+
+@pytest.fixture(scope="module")
+def slow_standin(make_standin):
+    server = make_standin(delay_ms=2000)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_slow_tfserving_raises_backend_timeout_at_the_deadline(slow_standin, crnn_inputs):
+    for runner in (
+        TFServingGrpcRunner(slow_standin.grpc_target, 0.5),
+        TFServingRestRunner(slow_standin.rest_url, 0.5),
+    ):
+        started = time.monotonic()
+        with pytest.raises(BackendTimeout):
+            runner.predict("crnn", crnn_inputs)
+        assert 0.4 < time.monotonic() - started < 1.5, type(runner).__name__
+        runner.close()
