@@ -1,0 +1,61 @@
+"""Fixtures of the web tests: the tiny models (or the bundled ones) and one shared gunicorn.
+
+See web_helpers.py for how the service is started and which models it serves.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from web_helpers import BUNDLED_MODELS, HERE, USE_BUNDLED, Gunicorn, bar_sample
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    if USE_BUNDLED:
+        return BUNDLED_MODELS
+    root = tmp_path_factory.mktemp("web_tiny_models")
+    # A subprocess: the test process itself never imports TensorFlow.
+    subprocess.run(
+        [sys.executable, str(HERE / "web_tiny_models.py"), str(root)],
+        check=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        capture_output=True,
+        timeout=300,
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def server(model_dir, tmp_path_factory) -> Iterator[Gunicorn]:
+    """2 workers x 2 threads in single mode, default limits (10 MiB, 40 Mpx), JSON logs."""
+    service = Gunicorn(
+        {
+            "OCR_MODE": "single",
+            "OCR_MODEL_DIR": str(model_dir),
+            "OCR_WORKERS": "2",
+            "OCR_THREADS": "2",
+            "OCR_LOG_FORMAT": "json",
+        },
+        tmp_path_factory.mktemp("gunicorn"),
+    )
+    service.start()
+    try:
+        service.wait_until("/readyz", 200)
+        service.wait_for_workers(2)
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def make_sample():
+    """make_sample(variant) -> a Sample; different variants hold different content."""
+    if USE_BUNDLED:
+        pytest.skip("end-to-end samples for the bundled models: see test_web_e2e_models.py")
+    return lambda variant=0: bar_sample(bars=3 + variant)

@@ -1,0 +1,158 @@
+"""Helpers of the web tests: a real gunicorn running the OCR service on a free 127.0.0.1 port.
+
+The service is started the way operators start it (`python -m ocr_service.launcher`, i.e. the
+`ocr-service` console script with the packaged gunicorn.conf.py), configured only through OCR_*
+variables. Models: the bundled `models/ctpn/1` + `models/crnn/1` when they exist and
+OCR_TEST_TINY_MODELS is not set, else tiny stand-ins (web_tiny_models.py) that read a bar pattern.
+Every wait is bounded in count and time; traffic goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from PIL import Image, ImageDraw
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+BUNDLED_MODELS = REPO / "models"
+
+
+def bundled_models_present() -> bool:
+    return all((BUNDLED_MODELS / name / "1" / "saved_model.pb").is_file() for name in ("ctpn", "crnn"))
+
+
+USE_BUNDLED = bundled_models_present() and not os.environ.get("OCR_TEST_TINY_MODELS")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def worker_pids(master_pid: int) -> set[int]:
+    """gunicorn workers: the live children of the master (read from /proc, no extra dependency)."""
+    pids = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        state, ppid = fields[0], int(fields[1])
+        if ppid == master_pid and state != "Z":
+            pids.add(int(stat.parent.name))
+    return pids
+
+
+class Gunicorn:
+    """One `ocr-service` process tree; logs go to files so tests can read them."""
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith(("OCR_", "PROMETHEUS_"))},
+            "OCR_HOST": "127.0.0.1",
+            "OCR_PORT": str(self.port),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            **env,
+        }
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.stdout_path = log_dir / "stdout.log"
+        self.stderr_path = log_dir / "stderr.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ocr_service.launcher"], env=self.env, stdout=out, stderr=err
+            )
+
+    def wait_until(self, path: str, status: int, timeout_s: float = 180.0) -> requests.Response:
+        """Poll `path` until it answers `status` (bounded: at most timeout_s and 2000 tries)."""
+        deadline = time.monotonic() + timeout_s
+        last = "no answer"
+        for _ in range(2000):
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.logs()}")
+            try:
+                response = requests.get(self.url + path, timeout=5)
+                if response.status_code == status:
+                    return response
+                last = f"{response.status_code} {response.text[:200]}"
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                last = str(exc)  # not bound yet, or workers still loading (the backlog holds the call)
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        raise RuntimeError(f"{path} never answered {status} in {timeout_s} s (last: {last}):\n{self.logs()}")
+
+    def workers(self) -> set[int]:
+        assert self.proc is not None
+        return worker_pids(self.proc.pid)
+
+    def wait_for_workers(self, count: int, exclude: frozenset[int] = frozenset(), timeout_s: float = 120.0):
+        deadline = time.monotonic() + timeout_s
+        for _ in range(1000):
+            pids = self.workers() - set(exclude)
+            if len(pids) >= count:
+                return pids
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        raise RuntimeError(f"fewer than {count} workers after {timeout_s} s:\n{self.logs()}")
+
+    def logs(self) -> str:
+        out = self.stdout_path.read_text(errors="replace")[-3000:] if self.stdout_path.exists() else ""
+        err = self.stderr_path.read_text(errors="replace")[-6000:] if self.stderr_path.exists() else ""
+        return f"--- stdout ---\n{out}\n--- stderr ---\n{err}"
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)  # graceful: workers finish, master exits
+        try:
+            self.proc.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+# --- images the service must read --------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    image: Image.Image  # upright RGB
+    text: str  # what the service must read from it
+
+
+def bar_sample(bars: int = 5, size: tuple[int, int] = (400, 120)) -> Sample:
+    """`bars` black bars on white paper, one row: the tiny models read `bars:<count>`."""
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    x, top, bar_w, gap, bar_h = 40, size[1] // 2 - 18, 22, 14, 36
+    for _ in range(bars):
+        draw.rectangle([x, top, x + bar_w - 1, top + bar_h - 1], fill="black")
+        x += bar_w + gap
+    return Sample(image, f"bars:{bars}")
+
+
+def encode(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **params)
+    return buffer.getvalue()
+
+
+def read_text(body: dict) -> str:
+    return "\n".join(line["text"] for line in body["lines"])
