@@ -1,0 +1,53 @@
+"""Synthetic data speed on one core: text lines/s (target >= 200) and 1000x800 documents/s (>= 5).
+
+Run: .venv/bin/python bench/synth_speed.py [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import cv2
+import numpy as np
+from ocr_synth import documents, lines
+
+
+def _rate(fn, seconds: float) -> float:
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        fn(n)
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=5.0, help="measuring time per benchmark")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    # warm-up: font files opened and cached, as in a long-running data pipeline
+    for i in range(200):
+        lines.render_line(np.random.default_rng([0, i]))
+    for i in range(10):
+        documents.render_document(np.random.default_rng([1, i]), size=(1000, 800))
+
+    for degrade in (False, True):
+
+        def line(i: int, d: bool = degrade) -> None:
+            lines.render_line(np.random.default_rng([2, i]), degrade=d)
+
+        print(f"render_line     degrade={degrade!s:5}: {_rate(line, args.seconds):7.1f} lines/s")
+    for degrade in (False, True):
+
+        def doc(i: int, d: bool = degrade) -> None:
+            documents.render_document(np.random.default_rng([3, i]), degrade=d, size=(1000, 800))
+
+        print(f"render_document degrade={degrade!s:5}: {_rate(doc, args.seconds):7.1f} docs/s (1000x800)")
+
+
+if __name__ == "__main__":
+    main()

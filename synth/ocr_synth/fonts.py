@@ -1,0 +1,144 @@
+"""Font discovery: which font families train the models, and which one is held out for evaluation.
+
+The "eval" split swaps the CJK families for one the models never saw (WenQuanYi Zen Hei), so an
+evaluation set measures generalisation to an unseen typeface rather than memorised glyph shapes.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import ImageFont
+
+SPLITS = ("train", "eval")
+
+# family name as FreeType reports it -> Debian package that ships it
+TRAIN_CJK_FAMILIES: dict[str, str] = {
+    "WenQuanYi Micro Hei": "fonts-wqy-microhei",
+    "Noto Sans CJK SC": "fonts-noto-cjk",
+    "Noto Serif CJK SC": "fonts-noto-cjk",
+    "AR PL UMing CN": "fonts-arphic-uming",
+    "AR PL UKai CN": "fonts-arphic-ukai",
+}
+EVAL_CJK_FAMILIES: dict[str, str] = {
+    "WenQuanYi Zen Hei": "fonts-wqy-zenhei",
+}
+LATIN_FAMILIES: dict[str, str] = {
+    "DejaVu Sans": "fonts-dejavu-core",
+    "DejaVu Serif": "fonts-dejavu-core",
+    "DejaVu Sans Mono": "fonts-dejavu-core",
+    "Liberation Sans": "fonts-liberation2",
+    "Liberation Serif": "fonts-liberation2",
+    "Liberation Mono": "fonts-liberation2",
+}
+
+# FreeType style names we accept; anything else (italic, condensed, extra light) is skipped
+_REGULAR_STYLES = frozenset({"Regular", "Book", "Light", "Medium"})
+_BOLD_STYLES = frozenset({"Bold"})
+_FONT_SUFFIXES = (".ttf", ".ttc", ".otf", ".otc")
+_MAX_TTC_FACES = 32
+
+
+@dataclass(frozen=True)
+class FontSpec:
+    path: str
+    index: int  # face index inside a .ttc collection (0 for plain .ttf)
+    family: str
+    cjk: bool
+    bold: bool = False
+
+
+def _font_dirs() -> list[Path]:
+    """Standard fontconfig locations, searched when fc-list is absent or misses a file."""
+    dirs = [Path("/usr/share/fonts"), Path("/usr/local/share/fonts")]
+    data_home = os.environ.get("XDG_DATA_HOME")
+    home = Path.home()
+    dirs.append(Path(data_home) / "fonts" if data_home else home / ".local/share/fonts")
+    dirs.append(home / ".fonts")
+    return dirs
+
+
+def _candidate_files() -> list[str]:
+    files: set[str] = set()
+    if shutil.which("fc-list"):
+        try:
+            out = subprocess.run(
+                ["fc-list", "--format", "%{file}\n"], capture_output=True, text=True, timeout=30, check=False
+            ).stdout
+            files.update(line.strip() for line in out.splitlines() if line.strip())
+        except (OSError, subprocess.SubprocessError):
+            pass
+    for root in _font_dirs():
+        if root.is_dir():
+            for dirpath, _, names in os.walk(root):
+                files.update(os.path.join(dirpath, n) for n in names)
+    real = {os.path.realpath(f) for f in files if f.lower().endswith(_FONT_SUFFIXES)}
+    return sorted(f for f in real if os.path.isfile(f))
+
+
+def _faces(path: str) -> list[tuple[int, str, str]]:
+    """(index, family, style) of every face in a font file."""
+    faces = []
+    count = _MAX_TTC_FACES if path.lower().endswith((".ttc", ".otc")) else 1
+    for index in range(count):
+        try:
+            family, style = ImageFont.truetype(path, 12, index=index).getname()
+        except OSError:
+            break
+        faces.append((index, family or "", style or ""))
+    return faces
+
+
+@functools.cache
+def _all_faces() -> tuple[tuple[str, int, str, str], ...]:
+    wanted = set(TRAIN_CJK_FAMILIES) | set(EVAL_CJK_FAMILIES) | set(LATIN_FAMILIES)
+    found = []
+    for path in _candidate_files():
+        for index, family, style in _faces(path):
+            if family in wanted:
+                found.append((path, index, family, style))
+    return tuple(found)
+
+
+@functools.cache
+def discover(split: str) -> list[FontSpec]:
+    """Fonts for a split, regular and bold faces, in a stable order (so seeded runs repeat)."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    cjk_families = TRAIN_CJK_FAMILIES if split == "train" else EVAL_CJK_FAMILIES
+    families = {
+        **{f: (p, True) for f, p in cjk_families.items()},
+        **{f: (p, False) for f, p in LATIN_FAMILIES.items()},
+    }
+    specs: dict[tuple[str, bool], FontSpec] = {}
+    for path, index, family, style in _all_faces():
+        if family not in families:
+            continue
+        if style in _REGULAR_STYLES:
+            bold = False
+        elif style in _BOLD_STYLES:
+            bold = True
+        else:
+            continue
+        key = (family, bold)
+        if key not in specs:  # first in sorted path order wins: deterministic
+            specs[key] = FontSpec(path=path, index=index, family=family, cjk=families[family][1], bold=bold)
+    missing = sorted(f for f in families if (f, False) not in specs and (f, True) not in specs)
+    if missing:
+        packages = sorted({families[f][0] for f in missing})
+        raise RuntimeError(
+            f"font families missing for split {split!r}: {', '.join(missing)}; "
+            f"install the Debian package(s): apt-get install {' '.join(packages)}"
+        )
+    return sorted(specs.values(), key=lambda s: (not s.cjk, s.family, s.bold))
+
+
+@functools.lru_cache(maxsize=2048)
+def load(spec: FontSpec, size: int) -> ImageFont.FreeTypeFont:
+    """A PIL font for a spec and pixel size; cached because opening a big .ttc costs milliseconds."""
+    return ImageFont.truetype(spec.path, size, index=spec.index)

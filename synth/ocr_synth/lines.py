@@ -1,0 +1,81 @@
+"""Single text-line strips for the recognizer (CRNN)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ocr_synth import degrade as _degrade
+from ocr_synth import render
+from ocr_synth.content import TextSource
+
+MAX_WIDTH = 1200  # widest strip, margins included
+SIZE_RANGE = (20, 48)
+MARGIN_RANGE = (4, 24)
+MIN_INK_HEIGHT = 8  # generated texts thinner than this (e.g. "-..-") are drawn again
+
+
+@dataclass
+class LineSample:
+    image: np.ndarray  # uint8 HxWx3 RGB
+    text: str
+    quad: np.ndarray  # float32 (4, 2), pixel-edge coords, clockwise from top-left, tight around the ink
+
+
+def _fit(text: str, spec, size: int, budget: int) -> render.InkMask | None:
+    """The mask at `size`, shrunk until it fits the width budget (None if it never does)."""
+    while True:
+        m = render.ink_mask(text, spec, size)
+        if m is None or m.width <= budget:
+            return m
+        new = int(size * budget / m.width)
+        if new < 10:
+            return None
+        size = min(new, size - 1)
+
+
+def render_line(
+    rng: np.random.Generator, split: str = "train", text: str | None = None, degrade: bool = True
+) -> LineSample:
+    """One line on a paper strip with 4-24 px margins around the ink (after any rotation)."""
+    source = TextSource(rng)
+    margins = rng.integers(MARGIN_RANGE[0], MARGIN_RANGE[1] + 1, 4)  # left, top, right, bottom
+    budget = MAX_WIDTH - int(margins[0] + margins[2]) - 2
+    for _ in range(20):
+        line = text if text is not None else source.line()
+        spec = render.pick_font(rng, split, line)
+        size = int(rng.integers(SIZE_RANGE[0], SIZE_RANGE[1] + 1))
+        m = _fit(line, spec, size, budget)
+        if text is not None:
+            if m is None:
+                raise ValueError(f"text {text!r} renders no ink or cannot fit {MAX_WIDTH} px")
+            break
+        if m is not None and m.height >= MIN_INK_HEIGHT:
+            break
+    else:
+        raise RuntimeError("could not draw a legible line in 20 tries")
+    line = " ".join(line.split()) if text is None else text
+
+    # room for a +-2 degree rotation, then crop back to the wanted margins around the moved quad
+    slack = math.ceil(m.width * math.sin(math.radians(_degrade.MAX_ANGLE_DEG)) / 2) + 2 if degrade else 0
+    left, top = int(margins[0]) + slack, int(margins[1]) + slack
+    w = left + m.width + int(margins[2]) + slack
+    h = top + m.height + int(margins[3]) + slack
+    image = render.paper(rng, w, h)
+    render.composite(image, m, left, top, render.ink_colour(rng))
+    quad = np.array(
+        [[left, top], [left + m.width, top], [left + m.width, top + m.height], [left, top + m.height]],
+        np.float32,
+    )
+    if not degrade:
+        return LineSample(image=image, text=line, quad=quad)
+
+    image, (quad,) = _degrade.apply(rng, image, [quad], mild=True)
+    x0 = max(0, math.floor(float(quad[:, 0].min())) - int(margins[0]))
+    y0 = max(0, math.floor(float(quad[:, 1].min())) - int(margins[1]))
+    x1 = min(w, math.ceil(float(quad[:, 0].max())) + int(margins[2]))
+    y1 = min(h, math.ceil(float(quad[:, 1].max())) + int(margins[3]))
+    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
+    return LineSample(image=crop, text=line, quad=(quad - np.array([x0, y0], np.float32)).astype(np.float32))

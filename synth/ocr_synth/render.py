@@ -1,0 +1,107 @@
+"""Shared drawing primitives: a text's ink mask, ink colours, fonts for a text, paper.
+
+Ground truth comes from the rendered glyph mask, never from font metrics: the quad of a line is the
+bounding box of the pixels whose coverage reaches INK_THRESHOLD, and fainter fringe pixels are
+dropped from the drawing so that all drawn ink lies inside the quad.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ocr_synth import fonts
+
+INK_THRESHOLD = 48  # glyph coverage (0..255) that counts as ink
+
+
+@dataclass(frozen=True)
+class InkMask:
+    mask: np.ndarray  # uint8 HxW coverage, cropped to the ink
+    dx: int  # ink left relative to the drawing origin (PIL text origin)
+    dy: int  # ink top relative to the drawing origin
+
+    @property
+    def width(self) -> int:
+        return int(self.mask.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.mask.shape[0])
+
+
+def is_ascii(text: str) -> bool:
+    return all(ord(c) < 128 for c in text)
+
+
+def ink_mask(text: str, spec: fonts.FontSpec, size: int, stroke: int = 0) -> InkMask | None:
+    """Render text and crop to its ink; None if nothing reaches the ink threshold (e.g. spaces)."""
+    font = fonts.load(spec, size)
+    left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
+    w, h = right - left + 4, bottom - top + 4
+    if w <= 4 or h <= 4:
+        return None
+    im = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(im).text(
+        (2 - left, 2 - top), text, font=font, fill=255, stroke_width=stroke, stroke_fill=255
+    )
+    cov = np.asarray(im)
+    ink = cov >= INK_THRESHOLD
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if rows.size == 0:
+        return None
+    y0, y1, x0, x1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    crop = np.where(ink[y0:y1, x0:x1], cov[y0:y1, x0:x1], 0).astype(np.uint8)
+    return InkMask(crop, dx=int(x0) - 2 + left, dy=int(y0) - 2 + top)
+
+
+def composite(image: np.ndarray, m: InkMask, x: int, y: int, colour: np.ndarray) -> None:
+    """Blend ink of `colour` into image in place, ink box top-left at (x, y)."""
+    region = image[y : y + m.height, x : x + m.width]
+    alpha = m.mask[..., None].astype(np.float32) * np.float32(1 / 255)
+    region[...] = (region * (1 - alpha) + colour.astype(np.float32) * alpha + 0.5).astype(np.uint8)
+
+
+def ink_colour(rng: np.random.Generator) -> np.ndarray:
+    """Black, dark grey or dark blue."""
+    kind = rng.random()
+    if kind < 0.55:
+        v = rng.integers(0, 40)
+        return np.array([v, v, v], dtype=np.uint8)
+    if kind < 0.8:
+        v = rng.integers(40, 85)
+        return np.array([v, v, v], dtype=np.uint8)
+    return np.array([rng.integers(0, 40), rng.integers(20, 60), rng.integers(80, 140)], dtype=np.uint8)
+
+
+def paper_colour(rng: np.random.Generator) -> np.ndarray:
+    base = rng.uniform(228, 255)
+    tint = rng.uniform(0, 14) * np.array([0.2, 0.5, 1.0])
+    return np.clip(base - tint, 0, 255).astype(np.uint8)
+
+
+def paper(rng: np.random.Generator, width: int, height: int, noise: float | None = None) -> np.ndarray:
+    """Plain sheet with a faint grain."""
+    colour = paper_colour(rng)
+    sigma = float(rng.uniform(0.0, 4.0)) if noise is None else noise
+    img = np.empty((height, width, 3), dtype=np.uint8)
+    img[...] = colour
+    if sigma > 0.5:
+        grain = rng.standard_normal((height, width, 1), dtype=np.float32) * np.float32(sigma)
+        img = np.clip(img.astype(np.float32) + grain, 0, 255).astype(np.uint8)
+    return img
+
+
+def pick_font(rng: np.random.Generator, split: str, text: str, bold_p: float = 0.15) -> fonts.FontSpec:
+    """A CJK font for any non-ASCII text; ASCII-only text may also get a Latin font."""
+    specs = fonts.discover(split)
+    pool = (
+        [s for s in specs if s.cjk]
+        if not is_ascii(text) or rng.random() < 0.4
+        else [s for s in specs if not s.cjk]
+    )
+    want_bold = rng.random() < bold_p
+    matching = [s for s in pool if s.bold == want_bold] or pool
+    return matching[int(rng.integers(len(matching)))]

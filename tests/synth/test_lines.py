@@ -1,0 +1,57 @@
+import numpy as np
+from ocr_synth import lines
+from ocr_synth.content import CHARSET_HINT
+
+
+def test_same_seed_gives_identical_bytes():
+    for seed in range(5):
+        a = lines.render_line(np.random.default_rng(seed))
+        b = lines.render_line(np.random.default_rng(seed))
+        assert a.text == b.text
+        assert a.image.tobytes() == b.image.tobytes()
+        np.testing.assert_array_equal(a.quad, b.quad)
+
+
+def test_undegraded_quad_is_tight_around_the_ink_with_4_to_24_px_margins(darkness, quad_mask):
+    for seed in range(40):
+        s = lines.render_line(np.random.default_rng(seed), degrade=False)
+        h, w = s.image.shape[:2]
+        x0, y0 = s.quad[0]
+        x1, y1 = s.quad[2]
+        np.testing.assert_array_equal(s.quad, [[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+        assert 4 <= x0 <= 24 and 4 <= y0 <= 24 and 4 <= w - x1 <= 24 and 4 <= h - y1 <= 24
+        dark = darkness(s.image)
+        inside = quad_mask((h, w), s.quad)
+        assert dark[~inside].max() < 25, s.text  # paper grain only outside
+        ys, xs = np.nonzero(dark > 25)  # visible ink touches every side within 2 px
+        assert xs.min() - x0 <= 2 and x1 - 1 - xs.max() <= 2, s.text
+        assert ys.min() - y0 <= 2 and y1 - 1 - ys.max() <= 2, s.text
+
+
+def test_rotated_quads_stay_on_the_ink(darkness, quad_mask):
+    for seed in range(30):
+        s = lines.render_line(np.random.default_rng(seed), degrade=True)
+        h, w = s.image.shape[:2]
+        assert s.quad[:, 0].min() >= 0 and s.quad[:, 1].min() >= 0
+        assert s.quad[:, 0].max() <= w and s.quad[:, 1].max() <= h
+        dark = darkness(s.image)
+        inside = quad_mask((h, w), s.quad)
+        assert dark[inside].mean() > 4 * max(dark[~inside].mean(), 1.0), (seed, s.text)
+
+
+def test_given_text_is_drawn_and_long_lines_fit_1200_px():
+    text = "中华人民共和国增值税普通发票" * 3
+    s = lines.render_line(np.random.default_rng(0), text=text[:40], degrade=False)
+    assert s.text == text[:40]
+    assert s.image.shape[1] <= 1200
+    for seed in range(20):
+        assert lines.render_line(np.random.default_rng(seed)).image.shape[1] <= 1200
+
+
+def test_generated_texts_use_the_charset_and_eval_split_renders():
+    allowed = set(CHARSET_HINT)
+    for seed in range(20):
+        s = lines.render_line(np.random.default_rng(seed), split="eval")
+        assert set(s.text) <= allowed and 1 <= len(s.text) <= 40
+        assert s.image.dtype == np.uint8 and s.image.ndim == 3 and s.image.shape[2] == 3
+        assert s.quad.dtype == np.float32 and s.quad.shape == (4, 2)
