@@ -15,7 +15,8 @@ def base_anchors(stride: int = STRIDE) -> np.ndarray:
     h = np.asarray(ANCHOR_HEIGHTS, dtype=np.float64)
     cx = cy = (stride - 1) / 2.0
     half_w = (ANCHOR_WIDTH - 1) / 2.0
-    return np.stack([np.full_like(h, cx - half_w), cy - (h - 1) / 2, np.full_like(h, cx + half_w), cy + (h - 1) / 2], 1)
+    x1, x2 = np.full_like(h, cx - half_w), np.full_like(h, cx + half_w)
+    return np.stack([x1, cy - (h - 1) / 2, x2, cy + (h - 1) / 2], 1)
 
 
 def grid_anchors(feat_h: int, feat_w: int, stride: int = STRIDE) -> np.ndarray:

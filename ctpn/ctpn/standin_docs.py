@@ -13,7 +13,10 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-WORDS = "the quick brown fox jumps over lazy dog invoice total amount date 2024 No. 17 price EUR".split()
+WORDS = (
+    ("the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "invoice")
+    + ("total", "amount", "date", "2024", "No.", "17", "price", "EUR")
+)
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts"))
 
 
@@ -58,7 +61,8 @@ def render_document(rng: np.random.Generator, width: int = 800, height: int = 10
         x = int(rng.integers(20, 120))
         cells = [" ".join(rng.choice(WORDS, int(rng.integers(1, 6))))]
         if rng.random() < 0.3:  # a table row: short cells separated by wide gaps
-            cells = [str(rng.choice(WORDS))[: int(rng.integers(1, 6))] for _ in range(int(rng.integers(2, 5)))]
+            n_cells = int(rng.integers(2, 5))
+            cells = [str(rng.choice(WORDS))[: int(rng.integers(1, 6))] for _ in range(n_cells)]
         for text in cells:
             layer = Image.new("L", (width, height), 0)
             ImageDraw.Draw(layer).text((x, y), text, font=font, fill=255)

@@ -8,9 +8,9 @@ is text; where the line really starts and ends is learnt by the side-refinement 
 from dataclasses import dataclass
 
 import numpy as np
+from ctpn_bbox import bbox_overlaps
 
 from ctpn.anchors import ANCHOR_HEIGHTS, STRIDE, grid_anchors
-from ctpn_bbox import bbox_overlaps
 
 POS_IOU = 0.7
 NEG_IOU = 0.5

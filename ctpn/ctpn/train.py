@@ -72,7 +72,7 @@ def main(argv=None) -> None:
             out = model(image, training=True)
             parts = ctpn_loss(out, labels, v_targets, v_mask, side_targets, side_mask)
         grads = tape.gradient(parts["total"], model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
+        optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         step.assign_add(1)
         pred = out["cls_prob"] > 0.5
         lab = tf.cast(labels, tf.int32)

@@ -1,0 +1,35 @@
+"""Detection precision/recall/F1 at an IoU threshold, one-to-one greedy matching of polygons."""
+
+import numpy as np
+from shapely.geometry import Polygon
+
+
+def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
+    pa, pb = Polygon(np.asarray(a, dtype=np.float64)), Polygon(np.asarray(b, dtype=np.float64))
+    if not pa.is_valid:
+        pa = pa.buffer(0)
+    if not pb.is_valid:
+        pb = pb.buffer(0)
+    union = pa.union(pb).area
+    return float(pa.intersection(pb).area / union) if union > 0 else 0.0
+
+
+def detection_prf(pred_quads, gt_quads, iou_threshold: float = 0.5) -> dict[str, float]:
+    """tp, fp, fn, precision, recall, f1; pairs matched greedily from the highest IoU down."""
+    pred, gt = list(pred_quads), list(gt_quads)
+    pairs = sorted(
+        ((quad_iou(p, g), i, j) for i, p in enumerate(pred) for j, g in enumerate(gt)), reverse=True
+    )
+    used_p, used_g = set(), set()
+    for iou, i, j in pairs:
+        if iou < iou_threshold:
+            break
+        if i not in used_p and j not in used_g:
+            used_p.add(i)
+            used_g.add(j)
+    tp = len(used_p)
+    fp, fn = len(pred) - tp, len(gt) - tp
+    precision = tp / len(pred) if pred else 1.0
+    recall = tp / len(gt) if gt else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall, "f1": f1}
