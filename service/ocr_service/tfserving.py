@@ -2,7 +2,8 @@
 
 The runners, the warmup writer and the config tests all speak TF Serving's protos; this module is
 the one place that converts numpy arrays to `TensorProto` and back, and that knows which proto
-each TF Serving config file is.
+each TF Serving config file is. tensorflow-serving-api is imported only where its protos are used,
+so `single` mode and the REST runner work without it.
 
 Warmup records matter because TF Serving replays `assets.extra/tf_serving_warmup_requests` before
 it marks a version AVAILABLE: the first real request then does not pay for graph tracing and
@@ -20,8 +21,6 @@ import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, text_format, wrappers_pb2
 from tensorflow.core.framework import tensor_pb2, types_pb2
 from tensorflow.core.protobuf import saved_model_pb2
-from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
-from tensorflow_serving.config import model_server_config_pb2
 
 SIGNATURE_NAME = "serving_default"
 WARMUP_RELPATH = Path("assets.extra") / "tf_serving_warmup_requests"
@@ -194,8 +193,10 @@ except ImportError:
     BatchingParameters, MonitoringConfig = _mirrored_config_protos()
 
 
-def parse_model_server_config(text: str) -> model_server_config_pb2.ModelServerConfig:
+def parse_model_server_config(text: str):  # -> ModelServerConfig
     """Parse a `--model_config_file`; raises text_format.ParseError on any typo."""
+    from tensorflow_serving.config import model_server_config_pb2
+
     return text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
 
 
@@ -251,6 +252,7 @@ def write_warmup_requests(
     queue's larger allowed_batch_sizes.
     """
     import tensorflow as tf  # TFRecord framing (masked CRC32C) is TensorFlow's to get right
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
     saved_model_dir = Path(saved_model_dir)
     if (saved_model_dir / "saved_model.pb").exists():

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 STANDIN = REPO / "tests" / "tfserving_standin" / "server.py"
+SLOW_DELAY_MS = 2000
 
 
 def _export_tiny_models(root: Path) -> None:
@@ -80,13 +81,15 @@ def tiny_models(tmp_path_factory) -> Path:
 
 
 def write_models_config(path: Path, models_root: Path) -> Path:
-    """A models.config for the stand-in: crnn serves all versions so version pins can be tested."""
+    """A models.config for the stand-in: crnn serves all versions so version pins can be tested;
+    `slow` is the echo model again, answered SLOW_DELAY_MS late, for deadline tests."""
     path.write_text(
         "model_config_list {\n"
         f'  config {{ name: "ctpn" base_path: "{models_root / "ctpn"}" model_platform: "tensorflow" }}\n'
         f'  config {{ name: "crnn" base_path: "{models_root / "crnn"}" model_platform: "tensorflow"\n'
         "           model_version_policy { all {} } }\n"
         f'  config {{ name: "echo" base_path: "{models_root / "echo"}" model_platform: "tensorflow" }}\n'
+        f'  config {{ name: "slow" base_path: "{models_root / "echo"}" model_platform: "tensorflow" }}\n'
         "}\n"
     )
     return path
@@ -101,8 +104,8 @@ def free_port() -> int:
 class StandIn:
     """The TF Serving stand-in as a subprocess on free local ports; restartable on the same ports."""
 
-    def __init__(self, config: Path, log_path: Path, delay_ms: int = 0) -> None:
-        self.config, self.log_path, self.delay_ms = config, log_path, delay_ms
+    def __init__(self, config: Path, log_path: Path) -> None:
+        self.config, self.log_path = config, log_path
         self.grpc_port, self.rest_port = free_port(), free_port()
         self.proc: subprocess.Popen | None = None
 
@@ -120,7 +123,7 @@ class StandIn:
         command = [
             sys.executable, str(STANDIN), "--model-config-file", str(self.config),
             "--port", str(self.grpc_port), "--rest-api-port", str(self.rest_port),
-            "--delay-ms", str(self.delay_ms),
+            "--delay-ms", str(SLOW_DELAY_MS), "--delay-model", "slow",
         ]  # fmt: skip
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
         with open(self.log_path, "ab") as log:
@@ -155,20 +158,10 @@ class StandIn:
         self.proc = None
 
 
-@pytest.fixture(scope="session")
-def make_standin(tiny_models, tmp_path_factory) -> Callable[..., StandIn]:
-    """Build (not start) a stand-in over the tiny models; `delay_ms` slows every predict."""
-
-    def make(delay_ms: int = 0) -> StandIn:
-        tmp = tmp_path_factory.mktemp("standin")
-        return StandIn(write_models_config(tmp / "models.config", tiny_models), tmp / "standin.log", delay_ms)
-
-    return make
-
-
 @pytest.fixture(scope="module")
-def standin(make_standin) -> Iterator[StandIn]:
-    server = make_standin()
+def standin(tiny_models, tmp_path_factory) -> Iterator[StandIn]:
+    tmp = tmp_path_factory.mktemp("standin")
+    server = StandIn(write_models_config(tmp / "models.config", tiny_models), tmp / "standin.log")
     server.start()
     yield server
     server.stop()

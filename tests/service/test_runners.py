@@ -118,21 +118,14 @@ def test_tfserving_down_returns_503_fast_and_the_same_runner_recovers(tiny_model
         runner.close()
 
 
-@pytest.fixture(scope="module")
-def slow_standin(make_standin):
-    server = make_standin(delay_ms=2000)
-    server.start()
-    yield server
-    server.stop()
-
-
-def test_slow_tfserving_raises_backend_timeout_at_the_deadline(slow_standin, crnn_inputs):
+def test_slow_tfserving_raises_backend_timeout_at_the_deadline(standin):
+    data = {"data": np.array(["x"], dtype=object)}  # `slow` answers 2 s late
     for runner in (
-        TFServingGrpcRunner(slow_standin.grpc_target, 0.5),
-        TFServingRestRunner(slow_standin.rest_url, 0.5),
+        TFServingGrpcRunner(standin.grpc_target, 0.5, models=("slow",)),
+        TFServingRestRunner(standin.rest_url, 0.5, models=("slow",)),
     ):
         started = time.monotonic()
         with pytest.raises(BackendTimeout):
-            runner.predict("crnn", crnn_inputs)
+            runner.predict("slow", data)
         assert 0.4 < time.monotonic() - started < 1.5, type(runner).__name__
         runner.close()

@@ -16,10 +16,12 @@ import argparse
 import base64
 import json
 import logging
+import os
 import re
 import signal
 import threading
 import time
+from collections.abc import Callable
 from concurrent import futures
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -158,14 +160,14 @@ def _spec_version(model_spec) -> int | None:
 
 
 class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
-    def __init__(self, models: Models, delay_s: float) -> None:
-        self.models, self.delay_s = models, delay_s
+    def __init__(self, models: Models, delay: Callable[[str], None]) -> None:
+        self.models, self.delay = models, delay
 
     def Predict(self, request, context):  # noqa: N802 - gRPC method name
         try:
             servable = self.models.get(request.model_spec.name, _spec_version(request.model_spec))
             inputs = {alias: tf.make_ndarray(proto) for alias, proto in request.inputs.items()}
-            time.sleep(self.delay_s)
+            self.delay(servable.name)
             outputs = servable.run(request.model_spec.signature_name, inputs)
         except ServingError as exc:
             context.abort(exc.code, exc.message)
@@ -289,7 +291,7 @@ def _parse_predict_body(body, servable: Servable) -> tuple[str, dict[str, object
     return signature_name, {aliases[0]: _decode_b64(instances)}, True
 
 
-def make_rest_handler(models: Models, delay_s: float) -> type[BaseHTTPRequestHandler]:
+def make_rest_handler(models: Models, delay: Callable[[str], None]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "tfserving-standin"
@@ -357,7 +359,7 @@ def make_rest_handler(models: Models, delay_s: float) -> type[BaseHTTPRequestHan
                     raise ServingError(grpc.StatusCode.INVALID_ARGUMENT, f"JSON Parse error: {exc}") from None
                 servable = models.get(name, version)
                 signature_name, inputs, row_format = _parse_predict_body(body, servable)
-                time.sleep(delay_s)
+                delay(servable.name)
                 outputs = servable.run(signature_name, inputs)
             except ServingError as exc:
                 return self._send(exc.http_status, {"error": exc.message})
@@ -388,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rest-api-port", type=int, default=8501, help="REST port, 0 to disable")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (TF Serving binds 0.0.0.0)")
     parser.add_argument("--delay-ms", type=int, default=0, help="test only: sleep before each predict")
+    parser.add_argument("--delay-model", action="append", help="test only: delay only these models")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="standin %(levelname)s %(message)s")
 
@@ -395,7 +398,10 @@ def main(argv: list[str] | None = None) -> int:
         args.model_config_file.read_text(), model_server_config_pb2.ModelServerConfig()
     )
     models = Models(config)
-    delay_s = args.delay_ms / 1000
+
+    def delay(model_name: str) -> None:
+        if args.delay_ms and (not args.delay_model or model_name in args.delay_model):
+            time.sleep(args.delay_ms / 1000)
 
     options = [
         ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -403,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), options=options)
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(models, delay_s), server
+        PredictionService(models, delay), server
     )
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(models), server)
     server.add_insecure_port(f"{args.host}:{args.port}")
@@ -414,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rest_api_port:
         ThreadingHTTPServer.allow_reuse_address = True
         ThreadingHTTPServer.daemon_threads = True
-        rest = ThreadingHTTPServer((args.host, args.rest_api_port), make_rest_handler(models, delay_s))
+        rest = ThreadingHTTPServer((args.host, args.rest_api_port), make_rest_handler(models, delay))
         threading.Thread(target=rest.serve_forever, daemon=True).start()
         log.info("REST on %s:%d", args.host, args.rest_api_port)
 
@@ -426,7 +432,8 @@ def main(argv: list[str] | None = None) -> int:
         rest.shutdown()
         rest.server_close()
     server.stop(grace=0).wait()
-    return 0
+    logging.shutdown()
+    os._exit(0)  # skip TensorFlow's slow interpreter teardown: tests restart this process often
 
 
 if __name__ == "__main__":
