@@ -1,14 +1,13 @@
 """Training samples: ocr_synth lines -> jittered quad (imperfect detection) -> crop_line -> class ids.
 
-Rendering in Python is the bottleneck on CPU, so samples are produced by worker processes, kept in a
-replay pool that the trainer samples from (reusing samples when generation is slower than training),
-and written to shards under ``data/crnn/`` so later runs start with a full pool.
+Samples are rendered by background processes (`SampleProducer`); a `ReplayPool` keeps recent ones so
+training never waits. `python -m crnn.data` pre-generates shards under ``data/crnn/`` (gitignored)
+for machines where rendering is slower than training.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import multiprocessing as mp
 import os
 import time
@@ -22,8 +21,9 @@ from crnn.charset import Charset, load
 from crnn.preprocess import HEIGHT, crop_line
 
 # share of lines whose text is random level-1 hanzi, so every class is seen many times
-RANDOM_CHARS_SHARE = 0.3
-MAX_CHARS = 24
+RANDOM_CHARS_SHARE = 0.25
+# rough crop width per character at height 32 (hanzi are about square; Latin about half as wide)
+_WIDE_PX, _NARROW_PX = 30.0, 17.0
 
 
 @dataclass
@@ -50,14 +50,25 @@ def ctc_feasible(ids: np.ndarray, width: int) -> bool:
     return (width + 3) // 4 >= len(ids) + repeats
 
 
-def _pick_text(rng: np.random.Generator, source, cs: Charset) -> str:
+def _max_chars(text: str, max_width: int) -> int:
+    """How many leading characters of ``text`` fit in ``max_width`` crop pixels (estimate)."""
+    budget = 0.85 * max_width - 8
+    for i, c in enumerate(text):
+        budget -= _NARROW_PX if ord(c) < 0x2000 else _WIDE_PX
+        if budget < 0:
+            return i
+    return len(text)
+
+
+def _pick_text(rng: np.random.Generator, source, cs: Charset, max_width: int) -> str:
+    """A document-like line (or random level-1 characters), cut to a random window that fits."""
     kind = "random_chars" if rng.random() < RANDOM_CHARS_SHARE else None
-    text = source.line(kind=kind)
-    text = "".join(c for c in text if c in cs).strip()
-    if len(text) > MAX_CHARS:
-        start = int(rng.integers(0, len(text) - MAX_CHARS + 1))
-        text = text[start : start + MAX_CHARS].strip()
-    return text
+    text = "".join(c for c in source.line(kind=kind) if c in cs).strip()
+    n = _max_chars(text, max_width)
+    if n < len(text):
+        start = int(rng.integers(0, len(text) - n + 1))
+        text = text[start : start + n]
+    return " ".join(text.split())
 
 
 def make_sample(
@@ -67,7 +78,7 @@ def make_sample(
     from ocr_synth import content, lines
 
     source = source or content.TextSource(rng)
-    text = _pick_text(rng, source, cs)
+    text = _pick_text(rng, source, cs, max_width)
     if not text:
         return None
     s = lines.render_line(rng, split, text=text, degrade=True)
@@ -84,8 +95,6 @@ def make_sample(
 def _worker(seed: int, split: str, max_width: int, out: mp.Queue, chunk: int) -> None:
     from ocr_synth import content
 
-    with contextlib.suppress(OSError):
-        os.nice(5)
     rng = np.random.default_rng(seed)
     cs = load()
     source = content.TextSource(rng)
@@ -110,7 +119,7 @@ class SampleProducer:
         self, seed: int, workers: int = 1, split: str = "train", max_width: int = 512, chunk: int = 32
     ):
         ctx = mp.get_context("spawn")
-        self.queue: mp.Queue = ctx.Queue(maxsize=256)
+        self.queue: mp.Queue = ctx.Queue(maxsize=16)  # small: the renderers wait instead of running ahead
         self.procs = [
             ctx.Process(
                 target=_worker, args=(seed * 1000 + i, split, max_width, self.queue, chunk), daemon=True
@@ -184,11 +193,24 @@ class ReplayPool:
                 self.samples[int(self.rng.integers(0, self.capacity))] = s
             self.added += 1
 
-    def batches(self, batch_size: int, groups: int = 4) -> list[list[Sample]]:
-        """``groups`` batches of similar widths drawn from ``groups * batch_size`` random samples."""
-        n = min(len(self.samples), batch_size * groups)
-        idx = self.rng.choice(len(self.samples), size=n, replace=False)
-        picked = sorted((self.samples[i] for i in idx), key=lambda s: s.crop.shape[1])
+    def batches(
+        self, batch_size: int, groups: int = 4, fresh: list[Sample] | None = None
+    ) -> list[list[Sample]]:
+        """``groups`` batches of similar widths from ``groups * batch_size`` samples.
+
+        Samples are taken (and removed) from ``fresh`` first, the rest drawn at random from the pool.
+        """
+        want = batch_size * groups
+        picked: list[Sample] = []
+        if fresh:
+            picked = fresh[:want]
+            del fresh[:want]
+        short = min(len(self.samples), want - len(picked))
+        if short > 0:
+            idx = self.rng.choice(len(self.samples), size=short, replace=False)
+            picked += [self.samples[i] for i in idx]
+        n = len(picked)
+        picked = sorted(picked, key=lambda s: s.crop.shape[1])
         return [picked[i : i + batch_size] for i in range(0, n, batch_size) if picked[i : i + batch_size]]
 
 

@@ -1,4 +1,8 @@
-"""crnn-train: CTC training with a replay pool fed by background renderers, time-bounded, resumable.
+"""crnn-train: CTC training on freshly rendered lines, time-bounded, resumable.
+
+Rendering (~400 lines/s/core) is much faster than a training step, so batches are normally made of
+fresh samples from one background renderer (bounded queue, so it idles instead of stealing CPU);
+a replay pool tops batches up if the renderer ever falls behind.
 
 The run dir holds `config.json` (model shape + charset, fixed at the first run and reused on resume)
 and `ckpt/` (tf.train.CheckpointManager, keep 3). Restarting with the same run dir continues from
@@ -32,8 +36,7 @@ class TrainConfig:
     workers: int = 1
     pool_size: int = 30000
     min_pool: int = 256
-    data_dir: str | None = "data/crnn"
-    shard_size: int = 2000
+    data_dir: str | None = None
     ckpt_minutes: float = 5.0
     charset: str = "gb2312_l1"
     channels: tuple[int, int, int, int] = (32, 64, 128, 192)
@@ -43,6 +46,7 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
 
+GROUPS = 4  # batches drawn at once and sorted by width, so each batch pads little
 MODEL_KEYS = ("charset", "channels", "lstm_units")
 
 
@@ -129,6 +133,9 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
     if manager.latest_checkpoint:
         ckpt.restore(manager.latest_checkpoint)
         print(f"resumed from {manager.latest_checkpoint} at step {int(step.numpy())}", flush=True)
+        restored_from = manager.latest_checkpoint
+    else:
+        restored_from = None
     start_step = int(step.numpy())
 
     @tf.function(
@@ -144,45 +151,41 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
         with tf.GradientTape() as tape:
             logits = model(images, training=True)
             logit_len = tf.minimum(sequence_lengths(widths), tf.shape(logits)[1])
-            loss = tf.reduce_mean(
-                tf.nn.ctc_loss(
-                    labels=labels,
-                    logits=logits,
-                    label_length=label_lengths,
-                    logit_length=logit_len,
-                    logits_time_major=False,
-                    blank_index=0,
-                )
+            per_line = tf.nn.ctc_loss(
+                labels=labels,
+                logits=logits,
+                label_length=label_lengths,
+                logit_length=logit_len,
+                logits_time_major=False,
+                blank_index=0,
             )
+            # an infeasible alignment gives inf; drop it rather than poison the weights
+            per_line = tf.where(tf.math.is_finite(per_line), per_line, tf.zeros_like(per_line))
+            loss = tf.reduce_mean(per_line)
         grads = tape.gradient(loss, model.trainable_variables)
         opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         step.assign_add(1)
         return loss, tf.argmax(logits, axis=-1, output_type=tf.int32), logit_len
 
     pool = data_mod.ReplayPool(cfg.pool_size, rng)
-    data_dir = Path(cfg.data_dir) if cfg.data_dir else None
-    if data_dir is not None and sample_source is None:
-        for p in data_mod.iter_shards(data_dir):
+    if cfg.data_dir and sample_source is None:
+        for p in data_mod.iter_shards(Path(cfg.data_dir)):
             if len(pool) >= cfg.pool_size:
                 break
             pool.add(data_mod.load_shard(p))
-        print(f"loaded {len(pool)} samples from {data_dir}", flush=True)
+        print(f"loaded {len(pool)} samples from {cfg.data_dir}", flush=True)
     producer = None
     if sample_source is None:
-        producer = data_mod.SampleProducer(cfg.seed * 7919 + start_step, cfg.workers, max_width=cfg.max_width)
-        sample_source = producer.poll
+        producer = data_mod.SampleProducer(
+            cfg.seed * 7919 + start_step, cfg.workers, max_width=cfg.max_width, chunk=cfg.batch_size
+        )
+        sample_source = lambda: producer.poll(max_chunks=GROUPS)  # noqa: E731
     fresh: list = []
 
     def refill() -> None:
         new = sample_source()
         pool.add(new)
-        if data_dir is not None and producer is not None:
-            fresh.extend(new)
-            if len(fresh) >= cfg.shard_size:
-                data_mod.save_shard(
-                    data_dir / f"shard-{int(time.time() * 1000)}.npz", fresh[: cfg.shard_size]
-                )
-                del fresh[: cfg.shard_size]
+        fresh.extend(new)
 
     t_start = time.time()
     budget = cfg.minutes * 60.0
@@ -207,12 +210,14 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
                 break
             if not queue:
                 refill()
-                queue = pool.batches(cfg.batch_size)
+                queue = pool.batches(cfg.batch_size, GROUPS, fresh)
             batch = queue.pop()
             images, widths, labels, lengths = data_mod.collate(batch)
             lr_var.assign(lr_at(cfg, int(step.numpy()), elapsed / budget))
             loss, best, logit_len = train_step(images, widths, labels, lengths)
             loss = float(loss)
+            if restored_from and done == 0:  # optimizer slots are created lazily: check they came back
+                print(f"optimizer iterations after first resumed step: {int(opt.iterations.numpy())}")
             history.append(loss)
             done += 1
             if done % cfg.log_every == 0 or done == 1:
@@ -239,8 +244,6 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
         path = manager.save(checkpoint_number=int(step.numpy()))
         if producer is not None:
             producer.close()
-            if fresh and data_dir is not None:
-                data_mod.save_shard(data_dir / f"shard-{int(time.time() * 1000)}.npz", fresh)
         secs = time.time() - t_start
         print(
             f"saved {path}: step {int(step.numpy())} ({done} now, {done / max(secs, 1e-9):.2f} step/s), "
@@ -263,7 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-width", type=int, default=512)
     ap.add_argument("--workers", type=int, default=1, help="renderer processes")
     ap.add_argument("--pool-size", type=int, default=30000)
-    ap.add_argument("--data-dir", default="data/crnn", help="shards read at start and written while training")
+    ap.add_argument("--data-dir", default=None, help="pre-generated shards (crnn.data) to seed the pool")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lstm-units", type=int, default=128, help="first run only (stored in config.json)")
