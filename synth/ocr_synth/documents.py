@@ -270,11 +270,14 @@ def _invoice(page: _Page, ts: TextSource, size: int) -> None:
         ts,
         y + 4,
         size,
-        int(rng.integers(1, 3)),
+        int(rng.integers(1, 4)),
         ("名称", "纳税人识别号", "地址", "电话", "开户行", "账号"),
     )
-    # items table
-    n_items = int(rng.integers(2, 7))
+    # items table: as many rows as leave room for the totals, seller block and signatures
+    pad_y = max(6.0, size * 0.3)
+    row_h = size * 1.25 + 2 * pad_y
+    fit = int((by1 - y - 8 - band * 6 - 30) // row_h) - 2
+    n_items = int(rng.integers(max(1, fit // 2), max(1, min(fit, 12)) + 1))
     headers = ["货物或应税劳务名称", "数量", "单价", "金额"]
     rows = [headers]
     total = 0.0
@@ -288,9 +291,7 @@ def _invoice(page: _Page, ts: TextSource, size: int) -> None:
     width = bx1 - bx0
     col_w = [width * 0.44, width * 0.14, width * 0.2, width * 0.22]
     pad_x = max(SAME_ROW_GAP / 2 + 2, size * 0.6)
-    y = _grid(
-        page, rows, bx0, y + 8, col_w, size, pad_x, max(6.0, size * 0.3), ["left", "right", "right", "right"]
-    )
+    y = _grid(page, rows, bx0, y + 8, col_w, size, pad_x, pad_y, ["left", "right", "right", "right"])
     y += 10
     page.text(page.fit("价税合计（大写）" + _words(total), size, width * 0.62), size, bx0, y, band)
     page.text(f"（小写）¥{total:,.2f}", size, bx1, y, band, align="right")
@@ -318,11 +319,14 @@ def _receipt(page: _Page, ts: TextSource, size: int) -> None:
     size = min(size, 24)
     pw = int(min(page.width - 2 * m, max(300, page.width * rng.uniform(0.35, 0.6))))
     px0 = int(rng.integers(m, page.width - m - pw + 1))
-    py0, py1 = m // 2, page.height - m // 2
-    # desk around the paper
-    desk = rng.uniform(60, 170, 3).astype(np.float32)
-    page.image[:] = (page.image.astype(np.float32) * 0 + desk).astype(np.uint8)
-    page.image[py0:py1, px0 : px0 + pw] = render.paper_colour(rng)
+    py0 = int(rng.integers(0, max(1, page.height // 6)))
+    py1 = page.height - m // 2
+    # a desk around the paper; the paper below the last line is cut off at the end
+    paper = page.image.copy()
+    desk = render.paper(rng, page.width, page.height, noise=float(rng.uniform(2, 8)))
+    desk = (desk.astype(np.float32) * rng.uniform(0.3, 0.75, 3).astype(np.float32)).astype(np.uint8)
+    page.image[:] = desk
+    page.image[py0:py1, px0 : px0 + pw] = paper[py0:py1, px0 : px0 + pw]
     inner = int(rng.integers(14, 28))
     page.area = (px0 + inner, py0 + inner, px0 + pw - inner, py1 - inner)
     bx0, by0, bx1, by1 = page.bounds()
@@ -379,6 +383,9 @@ def _receipt(page: _Page, ts: TextSource, size: int) -> None:
         band,
         "center",
     )
+    end = int(y + band + inner)
+    if end < py1:
+        page.image[end:py1, px0 : px0 + pw] = desk[end:py1, px0 : px0 + pw]
 
 
 def _form(page: _Page, ts: TextSource, size: int) -> None:
@@ -477,7 +484,9 @@ def _cell_text(ts: TextSource, kind: str) -> str:
     elif kind == "item":
         t = ts.item()
     elif kind == "company":
-        t = ts.company()
+        t = ts.pick(vocab.BRAND_PARTS) + ts.pick(vocab.BRAND_PARTS) + ts.pick(vocab.INDUSTRIES)
+        if rng.random() < 0.5:
+            t += ts.pick(("公司", "商行", "有限公司"))
     elif kind == "date":
         t = ts.date()
     elif kind == "amount":
@@ -485,13 +494,14 @@ def _cell_text(ts: TextSource, kind: str) -> str:
     elif kind == "qty":
         t = f"{ts.quantity()}{ts.pick(vocab.UNITS)}"
     elif kind == "phone":
-        t = ts.phone()
+        t = ts.phone().replace(" ", "")
+        t = t if len(t) <= 12 else "1" + ts.digits(10)
     elif kind == "code":
-        t = ts.order_no()
+        t = ts.pick(("NO.", "SN-", "PO", "")) + ts.digits(int(rng.integers(4, 9)))
     else:
         t = ts.pick(vocab.DEPARTMENTS) if rng.random() < 0.5 else ts.pick(vocab.STATUS)
-    t = t.replace(" ", "")[:12]
-    return t if len(t) >= 2 else t + ts.hanzi(2 - len(t))
+    t = t.replace(" ", "")
+    return t if 2 <= len(t) <= 12 else (t + ts.hanzi(2))[:12]
 
 
 _COLUMN_KINDS = {
@@ -580,8 +590,8 @@ def render_document(
         ink=render.ink_colour(rng),
         cjk_font=cjk_font, cjk_bold=bold_font, latin_font=latin_font,
     )  # fmt: skip
-    body = int(rng.integers(SIZE_RANGE[0], min(28, SIZE_RANGE[1]) + 1))
-    body = min(body, max(SIZE_RANGE[0], width // 36))  # narrow pages get smaller type
+    # body type in proportion to the page: 14..20 px on a 640 px page, up to 14..32 on 1280
+    body = int(rng.integers(SIZE_RANGE[0], min(32, max(16, width // 32)) + 1))
     _LAYOUT_FUNCS[layout](page, TextSource(rng), body)
     image, quads = page.image, [ln.quad for ln in page.lines]
     if degrade:
