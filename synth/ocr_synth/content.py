@@ -194,7 +194,7 @@ class TextSource:
 
     def address(self) -> str:
         city = self.pick(vocab.CITIES)
-        prov = self.pick(vocab.PROVINCES) if self.rng.random() < 0.5 else ""
+        prov = vocab.PROVINCE_OF.get(city, "") if self.rng.random() < 0.5 else ""
         number = int(self.rng.integers(1, 999))
         out = f"{prov}{city}市{self.pick(vocab.DISTRICTS)}{self.pick(vocab.ROADS)}{number}号"
         if self.rng.random() < 0.6:

@@ -72,6 +72,8 @@ def render_line(
     if not degrade:
         return LineSample(image=image, text=line, quad=quad)
 
+    if rng.random() < 0.25:
+        _cell_border(rng, image, (left, top, left + m.width, top + m.height), margins)
     image, (quad,) = _degrade.apply(rng, image, [quad], mild=True)
     x0 = max(0, math.floor(float(quad[:, 0].min())) - int(margins[0]))
     y0 = max(0, math.floor(float(quad[:, 1].min())) - int(margins[1]))
@@ -79,3 +81,25 @@ def render_line(
     y1 = min(h, math.ceil(float(quad[:, 1].max())) + int(margins[3]))
     crop = np.ascontiguousarray(image[y0:y1, x0:x1])
     return LineSample(image=crop, text=line, quad=(quad - np.array([x0, y0], np.float32)).astype(np.float32))
+
+
+def _cell_border(
+    rng: np.random.Generator, image: np.ndarray, ink: tuple[int, int, int, int], margins
+) -> None:
+    """A table rule in one margin (>= 2 px from the ink), as in crops of table cells from a page."""
+    side = int(rng.integers(4))
+    thick = int(rng.integers(1, 3))
+    grey = int(rng.integers(30, 140))
+    room = int(margins[side])
+    if room < 4:
+        return
+    gap = int(rng.integers(2, room - 1))
+    x0, y0, x1, y1 = ink
+    if side == 0:
+        image[:, max(0, x0 - gap - thick) : x0 - gap] = grey
+    elif side == 1:
+        image[max(0, y0 - gap - thick) : y0 - gap, :] = grey
+    elif side == 2:
+        image[:, x1 + gap : x1 + gap + thick] = grey
+    else:
+        image[y1 + gap : y1 + gap + thick, :] = grey
