@@ -6,6 +6,15 @@ Run it once per mode against the same image and compare (`single`, then `tfservi
     python bench/load.py --url http://127.0.0.1:8080/v1/ocr --image page.png --concurrency 1 4 16 \
         --requests 200 --label single
 
+`tfserving` mode without TF Serving (development machines): serve the same models with the
+stand-in and point the service at it, then run the same command with `--label tfserving`:
+
+    python tests/tfserving_standin/server.py --model-config-file models.config --port 8500 &
+    OCR_MODE=tfserving OCR_TFSERVING_GRPC=127.0.0.1:8500 ocr-service &
+
+Figures from the stand-in measure the client path and the protocol overhead, not TF Serving's
+batching; capacity figures come from the GPU host with the real image.
+
 Only loopback URLs are accepted unless --allow-remote: a load test aimed at the wrong host is a
 denial of service, not a benchmark.
 """
