@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from ocr_service.errors import BackendTimeout, BackendUnavailable
+
+from .errors import BackendTimeout, BackendUnavailable
 
 MODEL_NAMES = ("ctpn", "crnn")
 SIGNATURE_NAME = "serving_default"
@@ -89,9 +90,10 @@ class SavedModelRunner:
         return max(candidates, key=lambda p: int(p.parent.name)).parent
 
     def _signature(self, model: str):
-        fn = self._loaded.get(model)
-        if fn is not None:
-            return fn
+        """(loaded object, serving_default function) of `model`, loaded once."""
+        entry = self._loaded.get(model)
+        if entry is not None:
+            return entry
         if model not in self.models:
             raise BackendUnavailable(f"unknown model {model!r}; this runner serves {list(self.models)}")
         with self._lock:
@@ -196,8 +198,9 @@ class TFServingGrpcRunner:
 
     def predict(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         import grpc
-        from ocr_service.tfserving import ndarray_to_tensor_proto, tensor_proto_to_ndarray
         from tensorflow_serving.apis import predict_pb2
+
+        from .tfserving import ndarray_to_tensor_proto, tensor_proto_to_ndarray
 
         predict_stub, _ = self._stubs()
         request = predict_pb2.PredictRequest()
@@ -301,11 +304,15 @@ class TFServingRestRunner:
         try:
             body = response.json()
         except ValueError:
-            body = {"error": response.text[:200]}
+            body = None
+        if not isinstance(body, dict):
+            body = {"error": f"not a JSON object: {response.text[:200]!r}"}
+            if response.status_code == 200:
+                raise BackendUnavailable(f"TF Serving {self.base_url} for {model}: {body['error']}")
         if response.status_code in (408, 504):
             raise BackendTimeout(f"TF Serving {self.base_url}: {model}: {body.get('error', response.reason)}")
         if response.status_code != 200:
-            message = body.get("error", response.reason) if isinstance(body, dict) else response.reason
+            message = body.get("error", response.reason)
             raise BackendUnavailable(
                 f"TF Serving {self.base_url} HTTP {response.status_code} for {model}: {message}"
             )
@@ -313,7 +320,7 @@ class TFServingRestRunner:
 
     def _dtypes(self, model: str) -> dict[str, np.dtype]:
         if model not in self._output_dtypes:
-            from ocr_service.tfserving import numpy_dtype
+            from .tfserving import numpy_dtype
 
             body = self._request("GET", self._model_url(model) + "/metadata", model)
             try:
@@ -336,7 +343,9 @@ class TFServingRestRunner:
             "inputs": {name: _to_json(np.asarray(value)) for name, value in inputs.items()},
         }
         body = self._request("POST", self._model_url(model) + ":predict", model, json=payload)
-        outputs = body.get("outputs")
+        if "outputs" not in body:
+            raise BackendUnavailable(f"TF Serving {self.base_url}: no outputs in the answer for {model}")
+        outputs = body["outputs"]
         if not isinstance(outputs, dict) or len(dtypes) == 1 and set(outputs) != set(dtypes):
             outputs = {next(iter(dtypes)): outputs}  # TF Serving unwraps a single output
         return {name: _from_json(value, dtypes.get(name)) for name, value in outputs.items()}
