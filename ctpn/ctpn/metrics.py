@@ -14,20 +14,27 @@ def quad_iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(pa.intersection(pb).area / union) if union > 0 else 0.0
 
 
-def detection_prf(pred_quads, gt_quads, iou_threshold: float = 0.5) -> dict[str, float]:
-    """tp, fp, fn, precision, recall, f1; pairs matched greedily from the highest IoU down."""
+def match_quads(pred_quads, gt_quads, iou_threshold: float = 0.5) -> list[tuple[int, int, float]]:
+    """One-to-one (pred index, gt index, IoU) pairs, matched greedily from the highest IoU down."""
     pred, gt = list(pred_quads), list(gt_quads)
     pairs = sorted(
         ((quad_iou(p, g), i, j) for i, p in enumerate(pred) for j, g in enumerate(gt)), reverse=True
     )
-    used_p, used_g = set(), set()
+    used_p, used_g, matches = set(), set(), []
     for iou, i, j in pairs:
         if iou < iou_threshold:
             break
         if i not in used_p and j not in used_g:
             used_p.add(i)
             used_g.add(j)
-    tp = len(used_p)
+            matches.append((i, j, iou))
+    return matches
+
+
+def detection_prf(pred_quads, gt_quads, iou_threshold: float = 0.5) -> dict[str, float]:
+    """tp, fp, fn, precision, recall, f1 of the one-to-one matching of `match_quads`."""
+    pred, gt = list(pred_quads), list(gt_quads)
+    tp = len(match_quads(pred, gt, iou_threshold))
     fp, fn = len(pred) - tp, len(gt) - tp
     precision = tp / len(pred) if pred else 1.0
     recall = tp / len(gt) if gt else 1.0

@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
-from crnn.metrics import edit_distance, normalize
+from crnn.metrics import edits, normalize
 from ctpn.metrics import match_quads
 
 PredictedLine = tuple[str, np.ndarray]  # (text, quad (4, 2))
@@ -101,8 +101,8 @@ def score_page(
         if g in matched_gt:
             hyp = predicted[matched_gt[g]][0]
             hyp_n = normalize(hyp)
-            score.edits_raw += edit_distance(hyp, ref)
-            score.edits_norm += edit_distance(hyp_n, ref_n)
+            score.edits_raw += edits(hyp, ref)
+            score.edits_norm += edits(hyp_n, ref_n)
             score.exact_raw += hyp == ref
             score.exact_norm += hyp_n == ref_n
         else:

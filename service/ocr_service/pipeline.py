@@ -8,9 +8,8 @@ executes the two SavedModels (in-process, or TF Serving over gRPC/REST).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 from crnn.preprocess import batch_crops, crop_line
@@ -19,17 +18,10 @@ from ctpn.preprocess import prepare
 
 from .imageio import array_to_rgb, decode_image
 
+if TYPE_CHECKING:
+    from .runners import ModelRunner
+
 DEFAULT_MAX_PIXELS = 40_000_000
-
-
-class ModelRunner(Protocol):
-    """Executes a named SavedModel's `serving_default` signature on numpy inputs."""
-
-    def predict(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]: ...
-
-    def ready(self) -> bool: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
