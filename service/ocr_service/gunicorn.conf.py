@@ -34,6 +34,10 @@ keepalive = 5
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"  # heartbeat files off the (possibly slow, overlay) disk in containers
 
+# gunicorn's runtime control socket defaults to one fixed path per user (~/.gunicorn/gunicorn.ctl):
+# two instances on a host would fight over it, and a read-only container home cannot hold it.
+control_socket_disable = True
+
 accesslog = "-"
 access_log_format = ACCESS_LOG_FORMAT
 logconfig_dict = logging_config(_settings.log_format)

@@ -47,7 +47,7 @@ def server(model_dir, tmp_path_factory) -> Iterator[Gunicorn]:
     service.start()
     try:
         service.wait_until("/readyz", 200)
-        service.wait_for_workers(2)
+        service.wait_workers_ready(2)  # both workers, not just the one that answered
         yield service
     finally:
         service.stop()

@@ -10,6 +10,7 @@ Every wait is bounded in count and time; traffic goes to 127.0.0.1 only.
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import socket
@@ -101,16 +102,27 @@ class Gunicorn:
         assert self.proc is not None
         return worker_pids(self.proc.pid)
 
-    def wait_for_workers(self, count: int, exclude: frozenset[int] = frozenset(), timeout_s: float = 120.0):
+    def ready_workers(self) -> set[int]:
+        """Live workers that logged "pipeline ready" (models loaded and warmed up)."""
+        ready = set()
+        for line in self.stderr_path.read_text(errors="replace").splitlines():
+            if line.startswith("{") and "pipeline ready" in line:
+                ready.add(json.loads(line)["pid"])
+        return ready & self.workers()
+
+    def wait_workers_ready(self, count: int, exclude: frozenset[int] = frozenset(), timeout_s: float = 180.0):
+        """Wait (bounded) until `count` live workers outside `exclude` have warmed up; return them."""
         deadline = time.monotonic() + timeout_s
-        for _ in range(1000):
-            pids = self.workers() - set(exclude)
-            if len(pids) >= count:
-                return pids
+        for _ in range(2000):
+            ready = self.ready_workers() - set(exclude)
+            if len(ready) >= count:
+                return ready
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode}:\n{self.logs()}")
             if time.monotonic() > deadline:
                 break
-            time.sleep(0.2)
-        raise RuntimeError(f"fewer than {count} workers after {timeout_s} s:\n{self.logs()}")
+            time.sleep(0.25)
+        raise RuntimeError(f"fewer than {count} ready workers after {timeout_s} s:\n{self.logs()}")
 
     def logs(self) -> str:
         out = self.stdout_path.read_text(errors="replace")[-3000:] if self.stdout_path.exists() else ""

@@ -1,0 +1,157 @@
+"""What the operator meets at 3 a.m.: a worker killed under load, models missing, TF Serving down.
+
+Each scenario asserts that clients get honest answers (200 with the right text, or a 503 saying why,
+never a 500) and that the service recovers by itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import pytest
+import requests
+from web_helpers import REPO, Gunicorn, encode, free_port, read_text
+
+STANDIN = REPO / "tests" / "tfserving_standin" / "server.py"
+
+
+def post(url: str, data: bytes) -> tuple[object, object]:
+    """(status, body) or ("connection", error) when the connection itself broke."""
+    try:
+        response = requests.post(url + "/v1/ocr", files={"image": ("p.png", data)}, timeout=120)
+    except requests.ConnectionError as exc:
+        return "connection", str(exc)
+    return response.status_code, response.json()
+
+
+def test_killed_worker_is_replaced_while_other_requests_succeed(server, make_sample):
+    sample = make_sample(2)
+    data = encode(sample.image)
+    before = server.workers()
+    victim = min(before)
+    with ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(post, server.url, data) for _ in range(30)]
+        wait(futures[:4], timeout=60)
+        os.kill(victim, signal.SIGKILL)
+        results = [future.result(timeout=180) for future in futures]
+
+    answered = [body for status, body in results if status == 200]
+    broken = [status for status, _ in results if status != 200]
+    assert set(broken) <= {"connection"}, results  # only the victim's own connections, never a 5xx
+    assert len(broken) <= 6  # at most the requests in flight when it died
+    assert all(read_text(body) == sample.text for body in answered)
+
+    (new_pid,) = server.wait_workers_ready(1, exclude=frozenset(before))  # warmed up before serving
+    assert server.workers() == (before - {victim}) | {new_pid}
+    for _ in range(6):
+        status, body = post(server.url, data)
+        assert status == 200 and read_text(body) == sample.text
+
+
+@pytest.mark.slow
+def test_missing_models_answer_503_with_the_reason_and_recover(model_dir, make_sample, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    service = Gunicorn(
+        {"OCR_MODE": "single", "OCR_MODEL_DIR": str(models), "OCR_WORKERS": "1", "OCR_THREADS": "2"},
+        tmp_path / "logs",
+    )
+    service.start()
+    try:
+        assert service.wait_until("/healthz", 200).json() == {"status": "ok"}
+        not_ready = service.wait_until("/readyz", 503).json()
+        assert not_ready["status"] == "not_ready" and "no version directory" in not_ready["reason"]
+        sample = make_sample(1)
+        status, body = post(service.url, encode(sample.image))
+        assert status == 503 and body["error"]["code"] == "backend_unavailable"
+        assert "no version directory" in body["error"]["message"]
+
+        for name in ("ctpn", "crnn"):  # the operator copies the models in; no restart
+            shutil.copytree(model_dir / name, models / name)
+        assert service.wait_until("/readyz", 200, timeout_s=120).json()["status"] == "ready"
+        status, body = post(service.url, encode(sample.image))
+        assert status == 200 and read_text(body) == sample.text
+    finally:
+        service.stop()
+
+
+class StandIn:
+    """The TF Serving stand-in (tests/tfserving_standin) serving our models on free local ports."""
+
+    def __init__(self, model_dir, tmp_path) -> None:
+        self.grpc_port, self.rest_port = free_port(), free_port()
+        self.config = tmp_path / "models.config"
+        self.config.write_text(
+            "model_config_list {\n"
+            + "".join(
+                f'  config {{ name: "{m}" base_path: "{model_dir / m}" model_platform: "tensorflow" }}\n'
+                for m in ("ctpn", "crnn")
+            )
+            + "}\n"
+        )
+        self.log = tmp_path / "standin.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [
+            sys.executable, str(STANDIN), "--model-config-file", str(self.config),
+            "--port", str(self.grpc_port), "--rest-api-port", str(self.rest_port),
+        ]  # fmt: skip
+        with open(self.log, "ab") as log:
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", ["grpc", "rest"])
+def test_tfserving_down_returns_503_and_recovers(protocol, model_dir, make_sample, tmp_path):
+    standin = StandIn(model_dir, tmp_path)
+    service = Gunicorn(
+        {
+            "OCR_MODE": "tfserving",
+            "OCR_TFSERVING_PROTOCOL": protocol,
+            "OCR_TFSERVING_GRPC": f"127.0.0.1:{standin.grpc_port}",
+            "OCR_TFSERVING_REST": f"http://127.0.0.1:{standin.rest_port}",
+            "OCR_TIMEOUT_S": "5",
+            "OCR_WORKERS": "1",
+        },
+        tmp_path / "logs",
+    )
+    sample = make_sample(2)
+    service.start()  # TF Serving is not there yet: the service starts anyway and says why
+    try:
+        assert service.wait_until("/readyz", 503).json()["status"] == "not_ready"
+        status, body = post(service.url, encode(sample.image))
+        assert status == 503 and body["error"]["code"] == "backend_unavailable"
+
+        standin.start()
+        service.wait_until("/readyz", 200, timeout_s=150)
+        status, body = post(service.url, encode(sample.image))
+        assert status == 200 and read_text(body) == sample.text
+
+        standin.stop()  # TF Serving dies under a running service
+        status, body = post(service.url, encode(sample.image))
+        assert status == 503 and body["error"]["code"] == "backend_unavailable", body
+        assert service.wait_until("/readyz", 503).json()["status"] == "not_ready"
+
+        standin.start()  # and comes back: the same worker recovers without a restart
+        service.wait_until("/readyz", 200, timeout_s=150)
+        status, body = post(service.url, encode(sample.image))
+        assert status == 200 and read_text(body) == sample.text
+    finally:
+        service.stop()
+        standin.stop()
