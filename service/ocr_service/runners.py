@@ -68,6 +68,7 @@ class SavedModelRunner:
         self,
         model_dir: Path,
         versions: Mapping[str, int | None] = {},  # noqa: B006 - read-only
+        *,
         models: Sequence[str] = MODEL_NAMES,
     ) -> None:
         self.model_dir = Path(model_dir)
@@ -153,6 +154,7 @@ class TFServingGrpcRunner:
         target: str,
         timeout_s: float,
         versions: Mapping[str, int | None] = {},  # noqa: B006 - read-only
+        *,
         models: Sequence[str] = MODEL_NAMES,
     ) -> None:
         self.target = target
@@ -255,6 +257,7 @@ class TFServingRestRunner:
         base_url: str,
         timeout_s: float,
         versions: Mapping[str, int | None] = {},  # noqa: B006 - read-only
+        *,
         models: Sequence[str] = MODEL_NAMES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
