@@ -84,8 +84,10 @@ class _Page:
     def measure(self, text: str, size: int, bold: bool = False) -> render.InkMask | None:
         """Ink of text at size, grown until it is MIN_INK_HEIGHT tall (None if it never is)."""
         spec = self.font(text, bold)
+        # families without a bold face get a 1 px stroke instead (only where it stays legible)
+        stroke = 1 if bold and not spec.bold and size >= 22 else 0
         for s in range(size, size + 10, 2):
-            m = render.ink_mask(text, spec, s)
+            m = render.ink_mask(text, spec, s, stroke=stroke)
             if m is None:
                 return None
             if m.height >= MIN_INK_HEIGHT:
