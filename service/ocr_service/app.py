@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from . import metrics
 from .errors import OcrError
 from .holder import PipelineHolder
-from .pipeline import ModelRunner
+from .runners import ModelRunner
 from .settings import Settings
 
 log = logging.getLogger("ocr_service.app")

@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 
 from .errors import BackendUnavailable, OcrError
-from .pipeline import ModelRunner, Pipeline
+from .pipeline import Pipeline
+from .runners import ModelRunner
 
 log = logging.getLogger(__name__)
 
