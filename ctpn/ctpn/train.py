@@ -21,6 +21,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--save-minutes", type=float, default=3.0)
     p.add_argument("--threads", type=int, default=0, help="TensorFlow intra-op threads (0: default)")
+    for name, value in CONFIG.items():
+        p.add_argument(f"--{name}", type=int, default=value, help="network width (kept in config.json)")
     return p.parse_args(argv)
 
 
@@ -29,7 +31,8 @@ def learning_rate(base: float, frac: float) -> float:
     return base if frac < 0.6 else base / 3 if frac < 0.85 else base / 10
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> dict:
+    """Train; returns {"step": global step reached, "losses": total loss of each step of this run}."""
     args = parse_args(argv)
     from ctpn.data import ExampleStream  # spawn the data worker before TensorFlow starts threads
 
@@ -45,9 +48,14 @@ def main(argv=None) -> None:
     tf.random.set_seed(args.seed)
     np.random.seed(args.seed)
     args.run_dir.mkdir(parents=True, exist_ok=True)
-    (args.run_dir / "config.json").write_text(json.dumps(CONFIG))
+    config_path = args.run_dir / "config.json"
+    if config_path.exists():  # a resumed run keeps the network it started with
+        config = json.loads(config_path.read_text())
+    else:
+        config = {name: getattr(args, name) for name in CONFIG}
+        config_path.write_text(json.dumps(config))
 
-    model = build(**CONFIG)
+    model = build(**config)
     optimizer = tf.keras.optimizers.Adam(args.lr, clipnorm=5.0)
     step = tf.Variable(0, dtype=tf.int64, name="step")
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
@@ -85,6 +93,7 @@ def main(argv=None) -> None:
     budget = args.minutes * 60
     last_save = start
     ema: dict[str, float] = {}
+    losses: list[float] = []
     counts = np.zeros(3)
     bar = tqdm(initial=int(step), desc="ctpn", unit="step", mininterval=5.0, dynamic_ncols=False, ncols=150)
     try:
@@ -97,6 +106,7 @@ def main(argv=None) -> None:
             parts, tp, fp, fn = train_step(
                 b["image"], b["labels"], b["v_targets"], b["v_mask"], b["side_targets"], b["side_mask"]
             )
+            losses.append(float(parts["total"]))
             for k, v in parts.items():
                 ema[k] = float(v) if k not in ema else 0.98 * ema[k] + 0.02 * float(v)
             counts = 0.98 * counts + np.array([float(tp), float(fp), float(fn)])
@@ -116,7 +126,12 @@ def main(argv=None) -> None:
         manager.save(checkpoint_number=int(step))
         stream.close()
         print(f"saved step {int(step)} to {manager.latest_checkpoint}; losses {ema}", flush=True)
+    return {"step": int(step), "losses": losses}
+
+
+def cli() -> None:
+    main()
 
 
 if __name__ == "__main__":
-    main()
+    cli()
