@@ -279,7 +279,8 @@ def _invoice(page: _Page, ts: TextSource, size: int) -> None:
     pad_y = max(6.0, size * 0.3)
     row_h = size * 1.25 + 2 * pad_y
     fit = int((by1 - y - 8 - band * 6 - 30) // row_h) - 2
-    n_items = int(rng.integers(max(1, fit // 2), max(1, min(fit, 12)) + 1))
+    most = max(1, min(fit, 12))
+    n_items = int(rng.integers(min(max(1, fit // 2), most), most + 1))
     headers = ["货物或应税劳务名称", "数量", "单价", "金额"]
     rows = [headers]
     total = 0.0

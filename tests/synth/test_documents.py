@@ -111,3 +111,12 @@ def test_random_size_and_layout_ranges():
 def test_eval_split_renders():
     doc = next(documents.generate(seed=7, count=1, split="eval"))
     assert doc.lines
+
+
+@pytest.mark.parametrize("size", [(640, 480), (1280, 1280)])
+def test_every_layout_fills_the_smallest_and_largest_pages(size):
+    for layout in documents.LAYOUTS:
+        for seed in range(3):
+            doc = documents.render_document(np.random.default_rng([seed, 5]), size=size, layout=layout)
+            assert doc.image.shape == (size[1], size[0], 3)
+            assert len(doc.lines) >= 5, (layout, seed)
