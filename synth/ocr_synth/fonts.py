@@ -105,9 +105,13 @@ def _all_faces() -> tuple[tuple[str, int, str, str], ...]:
     return tuple(found)
 
 
-@functools.cache
 def discover(split: str) -> list[FontSpec]:
     """Fonts for a split, regular and bold faces, in a stable order (so seeded runs repeat)."""
+    return list(_discover(split))
+
+
+@functools.cache
+def _discover(split: str) -> tuple[FontSpec, ...]:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     cjk_families = TRAIN_CJK_FAMILIES if split == "train" else EVAL_CJK_FAMILIES
@@ -135,7 +139,7 @@ def discover(split: str) -> list[FontSpec]:
             f"font families missing for split {split!r}: {', '.join(missing)}; "
             f"install the Debian package(s): apt-get install {' '.join(packages)}"
         )
-    return sorted(specs.values(), key=lambda s: (not s.cjk, s.family, s.bold))
+    return tuple(sorted(specs.values(), key=lambda s: (not s.cjk, s.family, s.bold)))
 
 
 @functools.lru_cache(maxsize=2048)

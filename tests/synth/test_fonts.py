@@ -32,12 +32,12 @@ def test_unknown_split_is_rejected():
 
 def test_missing_family_names_the_debian_package(monkeypatch):
     monkeypatch.setattr(fonts, "_all_faces", lambda: ())
-    fonts.discover.cache_clear()
+    fonts._discover.cache_clear()
     try:
         with pytest.raises(RuntimeError, match="fonts-wqy-zenhei"):
             fonts.discover("eval")
     finally:
-        fonts.discover.cache_clear()
+        fonts._discover.cache_clear()
 
 
 def _glyph(font, ch):
