@@ -498,7 +498,7 @@ def _cell_text(ts: TextSource, kind: str) -> str:
         t = f"{ts.quantity()}{ts.pick(vocab.UNITS)}"
     elif kind == "phone":
         t = ts.phone().replace(" ", "")
-        t = t if len(t) <= 12 else "1" + ts.digits(10)
+        t = t if len(t) <= 12 else "13" + ts.digits(9)
     elif kind == "code":
         t = ts.pick(("NO.", "SN-", "PO", "")) + ts.digits(int(rng.integers(4, 9)))
     else:
@@ -516,6 +516,7 @@ _COLUMN_KINDS = {
 
 
 def _table(page: _Page, ts: TextSource, size: int) -> None:
+    """One to three ruled tables down the page, each cell its own line."""
     rng = page.rng
     bx0, by0, bx1, by1 = page.bounds()
     y = by0 + 4
@@ -523,19 +524,37 @@ def _table(page: _Page, ts: TextSource, size: int) -> None:
         title_size = min(SIZE_RANGE[1], int(size * rng.uniform(1.2, 1.6)))
         page.text(ts.line("heading"), title_size, (bx0 + bx1) / 2, y, title_size * 1.4, "center", True)
         y += title_size * 1.4 + 12
-    kinds = list(_COLUMN_KINDS)
-    n_cols = int(rng.integers(2, 7))
-    cols = [kinds[i] for i in rng.choice(len(kinds), n_cols, replace=False)]
+    for _ in range(3):
+        bottom = _one_table(page, ts, size, y)
+        if bottom is None:
+            break
+        y = bottom + rng.uniform(16, 40)
+        if rng.random() < 0.5:  # a note between tables
+            band = size * 1.7
+            page.text(page.fit(ts.line("kv"), size, bx1 - bx0), size, bx0, y, band)
+            y += band + 8
+
+
+def _one_table(page: _Page, ts: TextSource, size: int, y: float) -> float | None:
+    rng = page.rng
+    bx0, _, bx1, by1 = page.bounds()
     pad_x = float(rng.uniform(SAME_ROW_GAP / 2 + 2, SAME_ROW_GAP))
     pad_y = float(rng.uniform(4, 12))
     row_h = size * 1.25 + 2 * pad_y
-    n_rows = max(2, min(int(rng.integers(4, 13)), int((by1 - y) // row_h) - 1))
+    room = int((by1 - y) // row_h) - 1
+    if room < 3:
+        return None
+    kinds = list(_COLUMN_KINDS)
+    n_cols = int(rng.integers(2, 7))
+    cols = [kinds[i] for i in rng.choice(len(kinds), n_cols, replace=False)]
+    n_rows = min(int(rng.integers(4, 13)), room)
     rows = [[ts.pick(_COLUMN_KINDS[k]) for k in cols]]
     rows += [[_cell_text(ts, k) for k in cols] for _ in range(n_rows - 1)]
     col_w = []
     for c in range(n_cols):
-        font = fonts.load(page.font(rows[1][c]), size)
-        longest = max(font.getlength(r[c]) for r in rows)
+        longest = max(
+            fonts.load(page.font(r[c], bold=i == 0), size).getlength(r[c]) for i, r in enumerate(rows)
+        )
         col_w.append(longest + 2 * pad_x + 4)
     while sum(col_w) > bx1 - bx0 and len(col_w) > 2:  # too wide: drop the last column
         col_w.pop()
@@ -546,7 +565,7 @@ def _table(page: _Page, ts: TextSource, size: int) -> None:
         ("right" if k in ("amount", "qty") else ts.pick(("left", "center"))) for k in cols[: len(col_w)]
     ]
     x = bx0 + rng.uniform(0, max(0.0, bx1 - bx0 - sum(col_w)))
-    _grid(page, rows, x, y, col_w, size, pad_x, pad_y, aligns, header_bold=rng.random() < 0.7)
+    return _grid(page, rows, x, y, col_w, size, pad_x, pad_y, aligns, header_bold=rng.random() < 0.7)
 
 
 _LAYOUT_FUNCS = {
