@@ -82,6 +82,10 @@
       const item = document.createElement("li");
       item.className = "line";
       item.style.borderLeftColor = COLORS[i % COLORS.length];
+      const number = document.createElement("span");
+      number.className = "line-no";
+      number.style.color = COLORS[i % COLORS.length];
+      number.textContent = String(i + 1);
       const text = document.createElement("span");
       text.className = "line-text";
       text.textContent = line.text;
@@ -89,7 +93,7 @@
       confidence.className = "line-confidence";
       confidence.textContent = `${(line.confidence * 100).toFixed(1)}%`;
       confidence.title = "recogniser confidence";
-      item.append(text, confidence);
+      item.append(number, text, confidence);
       list.append(item);
     });
     if (data.lines.length === 0) {
