@@ -116,12 +116,19 @@ def error_response(status: int, code: str, message: str) -> tuple[Response, int]
     return jsonify(body), status
 
 
+def _log_extra() -> dict[str, object]:
+    return {"request_id": g.get("request_id")}
+
+
 def handle_error(exc: Exception) -> tuple[Response, int] | Response:
     """The one error handler: every failure becomes the same JSON shape with an honest status."""
     if isinstance(exc, OcrError):
         level = logging.WARNING if exc.http_status >= 500 else logging.INFO
         log.log(
-            level, "%s %s -> %d %s: %s", request.method, request.path, exc.http_status, exc.code, exc.message
+            level,
+            "%s %s -> %d %s: %s",
+            *(request.method, request.path, exc.http_status, exc.code, exc.message),
+            extra=_log_extra(),
         )
         return error_response(exc.http_status, exc.code, exc.message)
     if isinstance(exc, HTTPException):
@@ -136,7 +143,7 @@ def handle_error(exc: Exception) -> tuple[Response, int] | Response:
         if allow:
             response.headers["Allow"] = allow
         return response, status
-    log.exception("unhandled error on %s %s", request.method, request.path)
+    log.exception("unhandled error on %s %s", request.method, request.path, extra=_log_extra())
     return error_response(
         500,
         "internal_error",
