@@ -67,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: for several images when stderr is a terminal)",
+    )
     args = parser.parse_args(argv)
 
     files = list(iter_images(args.paths))
@@ -80,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
 
     failures = 0
     show_names = len(files) > 1
-    progress = tqdm(files, unit="image", disable=len(files) < 2 or None, file=sys.stderr)
+    show_bar = args.progress if args.progress is not None else (len(files) > 1 and None)  # None: tty only
+    progress = tqdm(files, unit="image", disable=None if show_bar is None else not show_bar, file=sys.stderr)
     with requests.Session() as session:
         for path in progress:
             try:
