@@ -1,0 +1,45 @@
+import numpy as np
+from crnn.data import ReplayPool, Sample, collate, ctc_feasible, jitter_quad, load_shard, save_shard
+
+
+def _sample(width: int, ids: list[int]) -> Sample:
+    return Sample(np.full((32, width), width % 256, np.uint8), np.asarray(ids, np.int32))
+
+
+def test_ctc_feasible_counts_a_blank_between_repeats():
+    assert ctc_feasible(np.array([1, 2, 3]), 12)  # 3 steps for 3 labels
+    assert not ctc_feasible(np.array([1, 1, 3]), 12)  # needs 4 steps
+    assert ctc_feasible(np.array([1, 1, 3]), 13)
+
+
+def test_jitter_moves_corners_by_at_most_the_stated_share_of_height():
+    quad = np.array([[10, 20], [110, 20], [110, 60], [10, 60]], np.float32)
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        d = jitter_quad(rng, quad, amount=0.1) - quad
+        assert np.abs(d[:, 1]).max() <= 4.0 + 1e-4 and np.abs(d[:, 0]).max() <= 6.0 + 1e-4
+
+
+def test_collate_pads_images_with_255_and_labels_with_0():
+    images, widths, labels, lengths = collate([_sample(10, [5, 6]), _sample(21, [7])])
+    assert images.shape == (2, 32, 24, 1) and images.dtype == np.uint8
+    assert widths.tolist() == [10, 21] and lengths.tolist() == [2, 1]
+    assert labels.tolist() == [[5, 6], [7, 0]]
+    assert (images[0, :, 10:] == 255).all() and (images[0, :, :10] == 10).all()
+
+
+def test_pool_prefers_fresh_samples_and_groups_by_width():
+    pool = ReplayPool(capacity=100, rng=np.random.default_rng(0))
+    fresh = [_sample(w, [1]) for w in (50, 10, 40, 20)]
+    pool.add(fresh)
+    batches = pool.batches(batch_size=2, groups=2, fresh=fresh)
+    assert [[s.crop.shape[1] for s in b] for b in batches] == [[10, 20], [40, 50]]
+    assert fresh == []
+
+
+def test_shard_round_trip(tmp_path):
+    samples = [_sample(10, [5, 6]), _sample(33, [7]), _sample(8, [1, 2, 3])]
+    save_shard(tmp_path / "shard-1.npz", samples)
+    back = load_shard(tmp_path / "shard-1.npz")
+    assert [s.ids.tolist() for s in back] == [[5, 6], [7], [1, 2, 3]]
+    assert all(np.array_equal(a.crop, b.crop) for a, b in zip(samples, back, strict=True))
