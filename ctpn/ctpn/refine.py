@@ -15,6 +15,9 @@ import numpy as np
 SEARCH = 24  # px the ends may move outwards
 MIN_CONTRAST = 40  # grey levels between ink and paper; below this the band is left as detected
 ROW_GAP = 2  # blank rows inside a line's ink (accents, i-dots) that do not separate lines
+RULE_LOOK = 4  # px above and below the band where a vertical rule must go on
+MIN_OVERLAP = 8  # px of a piece of ink inside the detection for it to be part of the line
+DUPLICATE_IOU = 0.7  # two refined quads this similar are one line found twice
 
 
 def split_gap(height: float) -> float:
@@ -86,14 +89,16 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     if height < 2:
         return unchanged
     pad = max(3.0, 0.2 * height)
+    # a table rule runs on above or below the text, a letter's stem does not: look RULE_LOOK px further
+    ext = pad + RULE_LOOK
     x0, x1 = int(max(0, np.floor(left - SEARCH))), int(min(W - 1, np.ceil(right + SEARCH)))
     xs = np.arange(x0, x1 + 1)
-    r_base = int(np.floor(top - pad))
-    rows = np.arange(r_base, int(np.ceil(bottom + pad)) + 1)
+    r_base = int(np.floor(top - ext))
+    rows = np.arange(r_base, int(np.ceil(bottom + ext)) + 1)
     yy = np.round(rows[:, None] + slope * (xs - left)[None, :]).astype(int)
     inside = (yy >= 0) & (yy < H)
     band = np.where(inside, gray[np.clip(yy, 0, H - 1), xs[None, :]], 255).astype(np.uint8)
-    if band.shape[1] < 3 or band.shape[0] < 3:
+    if band.shape[1] < 3 or band.shape[0] < 3 + 2 * RULE_LOOK:
         return unchanged
     ink = _ink(band)
     if ink is None:
@@ -103,10 +108,15 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     for d in (1, 2):
         near[:, d:] |= ink[:, :-d]
         near[:, :-d] |= ink[:, d:]
-    for a, b in _runs(near.mean(0) >= 0.9, 0):
-        # thin: a rule; touching the band's edge: background. A wide blob inside (a stamp) stays.
-        if b - a <= 8 or a == 0 or b == ink.shape[1] - 1:
-            ink[:, max(0, a - 2) : b + 3] = False
+    k = RULE_LOOK
+    full = near[k:-k].mean(0) >= 0.9
+    goes_on = (near[:k].mean(0) >= 0.75) | (near[-k:].mean(0) >= 0.75)
+    for a, b in _runs(full, 0):
+        # thin and running on: a rule; touching the band's edge: background; else (a stamp) ink
+        if (b - a <= 10 and goes_on[a : b + 1].any()) or a == 0 or b == ink.shape[1] - 1:
+            ink[:, a : b + 1] = False
+    ink = ink[k:-k]
+    r_base += k
     lo, hi = int(round(left)) - x0, int(round(right)) - x0  # the detected span, band columns
     if hi - lo >= 3 * height:
         ink[ink[:, lo:hi].mean(1) >= 0.9] = False  # horizontal rules
@@ -122,7 +132,7 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     cols = ink[rr[0] : rr[1] + 1].any(0)
     out = []
     for a, b in _runs(cols, int(split_gap(height))):
-        if min(b + 1, hi) - max(a, lo) < 0.5 * (b - a + 1):  # mostly outside the detection: a neighbour
+        if min(b + 1, hi) - max(a, lo) < min(MIN_OVERLAP, 0.5 * (b - a + 1)):  # a neighbour
             continue
         r = row_range(a, b + 1)
         if r is not None:
@@ -135,5 +145,18 @@ def refine_quads(image: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]
     gray = to_gray(image)
     out: list[np.ndarray] = []
     for q in quads:
-        out += refine_quad(gray, q)
+        for r in refine_quad(gray, q):
+            if not any(_box_iou(r, kept) > DUPLICATE_IOU for kept in out):
+                out.append(r)
     return out
+
+
+def _box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of the axis-aligned bounds of two quads (enough to spot duplicates)."""
+    ax0, ay0, ax1, ay1 = a[:, 0].min(), a[:, 1].min(), a[:, 0].max(), a[:, 1].max()
+    bx0, by0, bx1, by1 = b[:, 0].min(), b[:, 1].min(), b[:, 0].max(), b[:, 1].max()
+    iw, ih = min(ax1, bx1) - max(ax0, bx0), min(ay1, by1) - max(ay0, by0)
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    inter = iw * ih
+    return float(inter / ((ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter))

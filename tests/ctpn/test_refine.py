@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+from ctpn.refine import refine_quad, refine_quads
+from ctpn.standin_docs import find_fonts
+from PIL import Image, ImageDraw, ImageFont
+
+
+def box(x1, y1, x2, y2):
+    return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float32)
+
+
+@pytest.fixture(scope="module")
+def page():
+    """Two 2-character table cells 40 px apart on one row, and their ink boxes (pixel edges)."""
+    fonts = [f for f in find_fonts() if "DejaVuSans.ttf" in f] or find_fonts()
+    font = ImageFont.truetype(fonts[0], 24)
+    img = Image.new("L", (400, 100), 255)
+    draw = ImageDraw.Draw(img)
+    draw.text((100, 30), "AB", font=font, fill=0)
+    first = np.asarray(img) < 128
+    x_end = int(np.nonzero(first.any(0))[0].max())
+    draw.text((x_end + 41, 30), "42", font=font, fill=0)
+    ink = np.asarray(img) < 128
+    boxes = []
+    for cols in (np.arange(0, x_end + 1), np.arange(x_end + 1, 400)):
+        part = np.zeros_like(ink)
+        part[:, cols] = ink[:, cols]
+        ys, xs = np.nonzero(part)
+        boxes.append(box(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1))
+    return np.asarray(img), boxes
+
+
+def test_a_too_wide_detection_shrinks_to_the_ink(page):
+    gray, (ab, _) = page
+    wide = ab + np.array([[-16, -3], [16, -3], [16, 3], [-16, 3]], dtype=np.float32)
+    (got,) = refine_quad(gray, wide)
+    np.testing.assert_allclose(got, ab, atol=1.0)
+
+
+def test_a_too_short_detection_grows_to_the_ink_within_the_search_window(page):
+    gray, (ab, _) = page
+    short = ab + np.array([[12, 2], [-10, 2], [-10, -2], [12, -2]], dtype=np.float32)
+    (got,) = refine_quad(gray, short)
+    np.testing.assert_allclose(got, ab, atol=1.0)
+
+
+def test_a_neighbouring_cell_is_not_merged(page):
+    gray, (ab, cell2) = page
+    # the detection reaches 20 px into the 40 px gap; the next cell is within the search window
+    reach = ab + np.array([[0, 0], [20, 0], [20, 0], [0, 0]], dtype=np.float32)
+    (got,) = refine_quad(gray, reach)
+    np.testing.assert_allclose(got, ab, atol=1.0)
+
+
+def test_a_detection_spanning_two_cells_is_split(page):
+    gray, (ab, cell2) = page
+    both = box(ab[0, 0], ab[0, 1], cell2[1, 0], ab[2, 1])
+    got = refine_quads(np.repeat(gray[..., None], 3, axis=2), [both])
+    assert len(got) == 2
+    np.testing.assert_allclose(got[0], ab, atol=1.0)
+    np.testing.assert_allclose(got[1], cell2, atol=1.0)
+
+
+def test_a_vertical_rule_next_to_the_text_is_not_ink(page):
+    gray, (ab, _) = page
+    ruled = gray.copy()
+    x_rule = int(ab[0, 0]) - 5
+    ruled[:, x_rule : x_rule + 2] = 0
+    (got,) = refine_quad(ruled, ab + np.array([[-10, 0], [0, 0], [0, 0], [-10, 0]], dtype=np.float32))
+    np.testing.assert_allclose(got, ab, atol=1.0)
+
+
+def test_a_blank_band_is_left_as_detected():
+    blank = np.full((100, 200), 255, dtype=np.uint8)
+    q = box(20, 20, 120, 40)
+    (got,) = refine_quad(blank, q)
+    np.testing.assert_array_equal(got, q)
