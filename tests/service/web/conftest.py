@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_helpers import BUNDLED_MODELS, HERE, USE_BUNDLED, Gunicorn, bar_sample
+from web_helpers import BUNDLED_MODELS, HERE, USE_BUNDLED, Gunicorn, bar_sample, text_sample
 
 
 @pytest.fixture(scope="session")
@@ -57,5 +57,5 @@ def server(model_dir, tmp_path_factory) -> Iterator[Gunicorn]:
 def make_sample():
     """make_sample(variant) -> a Sample; different variants hold different content."""
     if USE_BUNDLED:
-        pytest.skip("end-to-end samples for the bundled models: see test_web_e2e_models.py")
+        return text_sample
     return lambda variant=0: bar_sample(bars=3 + variant)

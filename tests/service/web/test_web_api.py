@@ -30,7 +30,7 @@ def test_v1_ocr_multipart_reads_the_lines_with_boxes_and_timings(server, make_sa
     body = response.json()
     assert list(body) == ["request_id", "width", "height", "lines", "timings_ms"]
     assert (body["width"], body["height"]) == sample.image.size
-    assert read_text(body) == sample.text
+    assert sample.matches(read_text(body))
     (line,) = body["lines"]
     assert set(line) == {"text", "confidence", "box"}
     assert 0.0 <= line["confidence"] <= 1.0
@@ -46,7 +46,7 @@ def test_v1_ocr_json_base64_reads_the_same_text(server, make_sample):
     payload = {"image": base64.b64encode(encode(sample.image)).decode()}
     response = requests.post(server.url + "/v1/ocr", json=payload, timeout=60)
     assert response.status_code == 200, response.text
-    assert read_text(response.json()) == sample.text
+    assert sample.matches(read_text(response.json()))
 
 
 def test_v1_ocr_accepts_a_raw_image_body(server, make_sample):
@@ -55,7 +55,7 @@ def test_v1_ocr_accepts_a_raw_image_body(server, make_sample):
         server.url + "/v1/ocr", data=encode(sample.image), headers={"Content-Type": "image/png"}, timeout=60
     )
     assert response.status_code == 200, response.text
-    assert read_text(response.json()) == sample.text
+    assert sample.matches(read_text(response.json()))
 
 
 def test_ocr_compat_answers_the_original_fields(server, make_sample):
@@ -79,9 +79,9 @@ def test_ocr_compat_answers_the_original_fields(server, make_sample):
     assert body["sid"] == response.headers["X-Request-ID"]
     assert body["prism_wnum"] == 1
     assert (body["width"], body["height"]) == (body["orgWidth"], body["orgHeight"]) == sample.image.size
-    assert body["content"] == sample.text
+    assert sample.matches(body["content"])
     (word,) = body["prism_wordsInfo"]
-    assert word["word"] == sample.text
+    assert word["word"] == body["content"]
     assert len(word["pos"]) == 4
     assert all(set(p) == {"x", "y"} and isinstance(p["x"], int) for p in word["pos"])
 

@@ -19,7 +19,8 @@ def test_one_file_prints_its_text(server, make_sample, tmp_path):
     sample = make_sample(1)
     (tmp_path / "one.png").write_bytes(encode(sample.image))
     done = run_client("--url", server.url, str(tmp_path / "one.png"))
-    assert (done.returncode, done.stdout, done.stderr) == (0, sample.text + "\n", "")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.endswith("\n") and sample.matches(done.stdout[:-1])
 
 
 def test_folder_in_json_out_with_a_refused_file_exits_1(server, make_sample, tmp_path):
@@ -34,7 +35,8 @@ def test_folder_in_json_out_with_a_refused_file_exits_1(server, make_sample, tmp
     assert done.returncode == 1
     results = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["file"] for r in results] == [str(tmp_path / "a.png"), str(tmp_path / "sub" / "b.jpg")]
-    assert ["\n".join(line["text"] for line in r["lines"]) for r in results] == [first.text, second.text]
+    assert first.matches("\n".join(line["text"] for line in results[0]["lines"]))
+    assert second.matches("\n".join(line["text"] for line in results[1]["lines"]))
     assert f"{tmp_path / 'fake.png'}: HTTP 415 unsupported_media_type" in done.stderr
     assert "3/3" in done.stderr  # the progress bar went through every image
 
@@ -47,8 +49,11 @@ def test_text_format_for_several_files_names_each(server, make_sample, tmp_path)
         paths.append(str(path))
     done = run_client("--url", server.url, *paths)
     assert done.returncode == 0
-    expected = "".join(f"==> {p} <==\n{make_sample(v).text}\n" for v, p in enumerate(paths))
-    assert done.stdout == expected
+    blocks = done.stdout.split("==> ")[1:]
+    assert [block.split(" <==\n")[0] for block in blocks] == paths
+    assert all(
+        make_sample(v).matches(block.split(" <==\n")[1].rstrip("\n")) for v, block in enumerate(blocks)
+    )
 
 
 def test_unreachable_service_exits_2_with_a_message(make_sample, tmp_path):

@@ -27,7 +27,7 @@ def service_survives(server, make_sample):
     sample = make_sample(4)
     response = post_file(server, encode(sample.image), name="next.png")
     assert response.status_code == 200, response.text
-    assert read_text(response.json()) == sample.text
+    assert sample.matches(read_text(response.json()))
     assert server.workers() == before, "a worker died or was replaced"
 
 
@@ -170,18 +170,18 @@ def test_ten_megabyte_json_string_is_refused_cleanly(server):
 # --- unusual but valid images: the right text ------------------------------------------------------------
 
 
-def assert_reads(response: requests.Response, text: str, size: tuple[int, int]) -> None:
+def assert_reads(response: requests.Response, sample) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["width"], body["height"]) == size
-    assert read_text(body) == text
+    assert (body["width"], body["height"]) == sample.image.size
+    assert sample.matches(read_text(body)), (read_text(body), sample.text)
 
 
 def test_animated_gif_reads_the_first_frame(server, make_sample):
     first, second = make_sample(0), make_sample(3)
     buffer = io.BytesIO()
     first.image.save(buffer, "GIF", save_all=True, append_images=[second.image], duration=100, loop=0)
-    assert_reads(post_file(server, buffer.getvalue(), name="anim.gif"), first.text, first.image.size)
+    assert_reads(post_file(server, buffer.getvalue(), name="anim.gif"), first)
 
 
 def test_16_bit_png_is_read(server, make_sample):
@@ -189,14 +189,14 @@ def test_16_bit_png_is_read(server, make_sample):
     gray16 = np.asarray(sample.image.convert("L"), dtype=np.uint16) * 257
     data = encode(Image.fromarray(gray16))
     assert Image.open(io.BytesIO(data)).mode.startswith("I;16")
-    assert_reads(post_file(server, data, name="deep.png"), sample.text, sample.image.size)
+    assert_reads(post_file(server, data, name="deep.png"), sample)
 
 
 def test_cmyk_jpeg_is_read(server, make_sample):
     sample = make_sample(2)
     data = encode(sample.image.convert("CMYK"), "JPEG", quality=95)
     assert Image.open(io.BytesIO(data)).mode == "CMYK"
-    assert_reads(post_file(server, data, name="print.jpg"), sample.text, sample.image.size)
+    assert_reads(post_file(server, data, name="print.jpg"), sample)
 
 
 def test_exif_rotated_jpeg_is_read_upright(server, make_sample):
@@ -206,12 +206,12 @@ def test_exif_rotated_jpeg_is_read_upright(server, make_sample):
     exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
     data = encode(stored, "JPEG", quality=95, exif=exif.tobytes())
     assert Image.open(io.BytesIO(data)).size == sample.image.size[::-1]
-    assert_reads(post_file(server, data, name="phone.jpg"), sample.text, sample.image.size)
+    assert_reads(post_file(server, data, name="phone.jpg"), sample)
 
 
 def test_grayscale_png_is_read(server, make_sample):
     sample = make_sample(3)
-    assert_reads(post_file(server, encode(sample.image.convert("L"))), sample.text, sample.image.size)
+    assert_reads(post_file(server, encode(sample.image.convert("L"))), sample)
 
 
 def test_rgba_png_with_transparent_background_is_read_on_white(server, make_sample):
@@ -219,10 +219,10 @@ def test_rgba_png_with_transparent_background_is_read_on_white(server, make_samp
     ink = 255 - np.asarray(sample.image.convert("L"))
     rgba = np.zeros((*ink.shape, 4), dtype=np.uint8)  # black everywhere; only alpha says where ink is
     rgba[:, :, 3] = ink
-    assert_reads(post_file(server, encode(Image.fromarray(rgba, "RGBA"))), sample.text, sample.image.size)
+    assert_reads(post_file(server, encode(Image.fromarray(rgba, "RGBA"))), sample)
 
 
 def test_palette_png_is_read(server, make_sample):
     sample = make_sample(0)
     data = encode(sample.image.convert("P", palette=Image.Palette.ADAPTIVE, colors=4))
-    assert_reads(post_file(server, data), sample.text, sample.image.size)
+    assert_reads(post_file(server, data), sample)
