@@ -7,7 +7,7 @@ training code both rely on this convention, so it is decided here only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 
 BLANK = 0
 ASCII_PRINTABLE = "".join(chr(c) for c in range(0x20, 0x7F))
@@ -74,7 +74,9 @@ class Charset:
 
 def read_chars(name: str = "gb2312_l1") -> list[str]:
     """Characters of a shipped charset file (one per line; a line holding only a space is space)."""
-    text = resources.files("crnn").joinpath("charsets").joinpath(f"{name}.txt").read_text(encoding="utf-8")
+    # next to this module: works for wheels and for every editable-install mode (where "crnn" may
+    # resolve to a namespace package spanning the repo folder)
+    text = (Path(__file__).with_name("charsets") / f"{name}.txt").read_text(encoding="utf-8")
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -93,6 +95,4 @@ def write_default(path) -> None:
 
 
 if __name__ == "__main__":
-    import pathlib
-
-    write_default(pathlib.Path(__file__).parent / "charsets" / "gb2312_l1.txt")
+    write_default(Path(__file__).with_name("charsets") / "gb2312_l1.txt")
