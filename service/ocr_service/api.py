@@ -26,6 +26,12 @@ _WHITESPACE = re.compile(r"\s+")
 HOW_TO_SEND = 'send multipart/form-data with a file field \'image\', or JSON {"image": "<base64>"}'
 
 
+def _names(keys) -> str:
+    """Field names a client sent, for an error message: a few, each cut short."""
+    names = sorted(str(key)[:40] for key in keys)
+    return ", ".join(f"'{name}'" for name in names[:10]) + (", ..." if len(names) > 10 else "") or "none"
+
+
 def decode_base64(value: Any, field: str, max_bytes: int) -> bytes:
     """Base64 text (optionally a data: URL, possibly wrapped in lines) to bytes, or a precise error."""
     if not isinstance(value, str):
@@ -49,12 +55,13 @@ def image_from_request(json_field: str, form_field: str = "image") -> bytes:
     mimetype = request.mimetype
     if mimetype == "multipart/form-data":
         upload = request.files.get(form_field)
-        if upload is None:
-            sent = sorted(set(request.files) | set(request.form))
-            raise BadRequest(
-                f"missing file field '{form_field}' (fields sent: {sent or 'none'}); {HOW_TO_SEND}"
-            )
-        data = upload.stream.read(max_bytes + 1)
+        if upload is not None:
+            data = upload.stream.read(max_bytes + 1)
+        elif form_field in request.form:  # `curl -F image=<file.b64`: base64 text in a form field
+            data = decode_base64(request.form[form_field], form_field, max_bytes)
+        else:
+            sent = _names(set(request.files) | set(request.form))
+            raise BadRequest(f"missing file field '{form_field}' (fields sent: {sent}); {HOW_TO_SEND}")
     elif request.is_json:
         body = request.get_json(silent=True)
         if body is None:
@@ -64,9 +71,7 @@ def image_from_request(json_field: str, form_field: str = "image") -> bytes:
                 f"expected a JSON object with the field '{json_field}', got {type(body).__name__}"
             )
         if json_field not in body:
-            raise BadRequest(
-                f"missing field '{json_field}' (fields sent: {sorted(body)[:10]}); {HOW_TO_SEND}"
-            )
+            raise BadRequest(f"missing field '{json_field}' (fields sent: {_names(body)}); {HOW_TO_SEND}")
         data = decode_base64(body[json_field], json_field, max_bytes)
     elif mimetype.startswith("image/") or mimetype == "application/octet-stream":
         data = request.get_data(cache=False)

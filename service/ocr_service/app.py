@@ -28,6 +28,7 @@ log = logging.getLogger("ocr_service.app")
 RunnerFactory = Callable[[Settings], ModelRunner]
 REQUEST_ID_HEADER = "X-Request-ID"
 _CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -100,7 +101,8 @@ def _finish_request(response: Response) -> Response:
     started = g.get("started")
     if started is not None:
         route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        labels = {"route": route, "method": request.method, "status": str(response.status_code)}
+        method = request.method if request.method in _METHODS else "other"  # bounded label values
+        labels = {"route": route, "method": method, "status": str(response.status_code)}
         metrics.REQUESTS.labels(**labels).inc()
         metrics.LATENCY.labels(**labels).observe(time.perf_counter() - started)
     return response

@@ -49,6 +49,14 @@ def test_v1_ocr_json_base64_reads_the_same_text(server, make_sample):
     assert sample.matches(read_text(response.json()))
 
 
+def test_v1_ocr_accepts_base64_in_a_multipart_text_field(server, make_sample):
+    sample = make_sample(3)
+    form = {"image": base64.b64encode(encode(sample.image)).decode()}  # curl -F image=<file.b64
+    response = requests.post(server.url + "/v1/ocr", data=form, files={"other": b"x"}, timeout=60)
+    assert response.status_code == 200, response.text
+    assert sample.matches(read_text(response.json()))
+
+
 def test_v1_ocr_accepts_a_raw_image_body(server, make_sample):
     sample = make_sample(0)
     response = requests.post(
