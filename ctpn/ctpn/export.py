@@ -6,7 +6,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from ctpn.network import CTPN, build
+from ctpn.network import CTPN, build, weights
 
 
 class Serving(tf.Module):
@@ -15,6 +15,7 @@ class Serving(tf.Module):
     def __init__(self, model: CTPN):
         super().__init__()
         self.model = model
+        self.variables_ = list(model.variables)  # tracked explicitly, see ctpn.network.weights
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8, name="image")])
     def serving_default(self, image):
@@ -29,7 +30,7 @@ def load_model(run_dir: Path) -> CTPN:
     latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
     if latest is None:
         raise FileNotFoundError(f"no checkpoint under {run_dir / 'ckpt'}")
-    tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+    tf.train.Checkpoint(model=weights(model)).restore(latest).expect_partial().assert_existing_objects_matched()
     return model
 
 

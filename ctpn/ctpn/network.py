@@ -52,6 +52,15 @@ class CTPN(keras.Model):
         }
 
 
+def weights(model: CTPN) -> dict[str, tf.Variable]:
+    """All model variables by path, for tf.train.Checkpoint.
+
+    Keras 3 layers kept in a list, and the cells inside Bidirectional, are not tracked by
+    tf.train.Checkpoint's object graph, so checkpoints name the variables explicitly.
+    """
+    return {v.path.replace("/", "."): v for v in model.variables}
+
+
 def build(**kwargs) -> CTPN:
     """A CTPN with its variables created (one call on a 32x32 white image)."""
     model = CTPN(**kwargs)

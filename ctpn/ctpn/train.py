@@ -41,7 +41,7 @@ def main(argv=None) -> dict:
     from tqdm import tqdm
 
     from ctpn.loss import ctpn_loss
-    from ctpn.network import build
+    from ctpn.network import build, weights
 
     if args.threads:
         tf.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -58,10 +58,15 @@ def main(argv=None) -> dict:
     model = build(**config)
     optimizer = tf.keras.optimizers.Adam(args.lr, clipnorm=5.0)
     step = tf.Variable(0, dtype=tf.int64, name="step")
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+    optimizer.build(model.trainable_variables)
+    ckpt = tf.train.Checkpoint(
+        model=weights(model),
+        optimizer={v.path.replace("/", "."): v for v in optimizer.variables},
+        step=step,
+    )
     manager = tf.train.CheckpointManager(ckpt, args.run_dir / "ckpt", max_to_keep=3)
     if manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint)
+        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         print(f"resumed from {manager.latest_checkpoint} at step {int(step)}", flush=True)
 
     spec = tf.TensorSpec
