@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 
 import requests
 from web_helpers import encode, read_text
@@ -185,3 +186,21 @@ def test_access_and_error_logs_are_json_lines_with_the_request_id(server):
     assert mine[-1]["method"] == "POST" and isinstance(mine[-1]["duration_ms"], int)
     errors = [json.loads(x) for x in server.stderr_path.read_text().splitlines() if x.startswith("{")]
     assert any(e.get("request_id") == "log-me-7" and "415" in e["message"] for e in errors)
+
+
+def test_each_worker_loads_the_models_exactly_once(server, make_sample):
+    image = encode(make_sample(1).image)
+    for _ in range(6):
+        assert requests.post(server.url + "/v1/ocr", files={"image": image}, timeout=60).status_code == 200
+    loads: dict[int, int] = {}
+    for line in server.stderr_path.read_text().splitlines():
+        if line.startswith("{") and "pipeline ready" in line:
+            pid = json.loads(line)["pid"]
+            loads[pid] = loads.get(pid, 0) + 1
+    assert {pid: loads.get(pid, 0) for pid in server.workers()} == {pid: 1 for pid in server.workers()}
+    master = json.loads(next(x for x in server.stderr_path.read_text().splitlines() if "Listening at" in x))
+    assert master["pid"] not in loads  # the gunicorn master never loads a model (no preload)
+    master_libs = Path(f"/proc/{server.proc.pid}/maps").read_text()
+    assert "tensorflow" not in master_libs  # nor even imports TensorFlow: nothing to break across fork
+    worker_libs = Path(f"/proc/{min(server.workers())}/maps").read_text()
+    assert "tensorflow" in worker_libs
