@@ -4,6 +4,8 @@ The trunk is a compact VGG-style stack with strided convolutions early so a 1000
 about 100 ms on two CPU cores; nothing pretrained can be downloaded here, so it trains from scratch.
 """
 
+import re
+
 import keras
 import tensorflow as tf
 
@@ -53,12 +55,21 @@ class CTPN(keras.Model):
 
 
 def weights(model: CTPN) -> dict[str, tf.Variable]:
-    """All model variables by path, for tf.train.Checkpoint.
+    """All model variables by path, for tf.train.Checkpoint (not the unused dropout seed states).
 
     Keras 3 layers kept in a list, and the cells inside Bidirectional, are not tracked by
     tf.train.Checkpoint's object graph, so checkpoints name the variables explicitly.
     """
-    return {v.path.replace("/", "."): v for v in model.variables}
+    return {_stable_path(v.path): v for v in model.variables if "seed_generator" not in v.path}
+
+
+def _stable_path(path: str) -> str:
+    """'ctpn_1/bilstm/forward_lstm_1/lstm_cell/kernel' -> 'ctpn.bilstm.forward_lstm.lstm_cell.kernel'.
+
+    Keras makes names unique per process with _N suffixes; checkpoints must not depend on how many
+    models a process built before.
+    """
+    return ".".join(re.sub(r"_\d+$", "", part) for part in path.split("/"))
 
 
 def build(**kwargs) -> CTPN:
