@@ -16,6 +16,8 @@ SEARCH = 24  # px the ends may move outwards
 MIN_CONTRAST = 40  # grey levels between ink and paper; below this the band is left as detected
 ROW_GAP = 2  # blank rows inside a line's ink (accents, i-dots) that do not separate lines
 RULE_LOOK = 4  # px above and below the band where a vertical rule must go on
+RED_SEAL = 50  # R - max(G, B) above this is a red seal's ink, not text
+MIN_HEIGHT = 6  # px; thinner ink (a rule's end, a speck) is not a text line
 MIN_OVERLAP = 8  # px of a piece of ink inside the detection for it to be part of the line
 DUPLICATE_IOU = 0.7  # two refined quads this similar are one line found twice
 
@@ -30,7 +32,15 @@ def split_gap(height: float) -> float:
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
-    return image if image.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+    """Grayscale in which red seal ink looks like paper (text is black, grey or dark blue)."""
+    if image.ndim == 2:
+        return image
+    rgb = np.ascontiguousarray(image)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    r = rgb[..., 0].astype(np.int16)
+    red = r - np.maximum(rgb[..., 1], rgb[..., 2]).astype(np.int16) > RED_SEAL
+    gray[red] = rgb[..., 0][red]
+    return gray
 
 
 def _runs(mask: np.ndarray, max_gap: int) -> list[tuple[int, int]]:
@@ -71,6 +81,9 @@ def _quad(left: float, right: float, top: float, bottom: float, slope: float, x_
 
 def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     """One detected quad (clockwise from top-left) -> the quad(s) fitted to the ink.
+
+    Returns no quad when the band has ink but none of it belongs to the detection (a false
+    detection), and the detection unchanged when the band has no contrast to judge by.
 
     The band around the line is resampled along the line's slope into a rectangle (rows parallel to
     the line), so straight and slightly slanted lines are handled alike. Columns or rows that are
@@ -117,27 +130,32 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
             ink[:, a : b + 1] = False
     ink = ink[k:-k]
     r_base += k
-    lo, hi = int(round(left)) - x0, int(round(right)) - x0  # the detected span, band columns
-    if hi - lo >= 3 * height:
-        ink[ink[:, lo:hi].mean(1) >= 0.9] = False  # horizontal rules
+    lo = int(np.clip(round(left) - x0, 0, ink.shape[1] - 1))  # the detected span, band columns
+    hi = int(np.clip(round(right) - x0, lo + 1, ink.shape[1]))
     mid = (top + bottom) / 2 - r_base
+    if hi - lo >= 3 * height:
+        # horizontal rules: thin runs of (almost) full rows, away from the middle of the text, where
+        # a dense line of CJK text can also fill a row
+        for a, b in _runs(ink[:, lo:hi].mean(1) >= 0.9, 0):
+            if b - a <= 4 and (b < mid - height / 4 or a > mid + height / 4):
+                ink[a : b + 1] = False
 
     def row_range(c0: int, c1: int) -> tuple[int, int] | None:
         runs = _runs(ink[:, c0:c1].any(1), ROW_GAP)
         return _nearest_run(runs, mid) if runs else None
 
     rr = row_range(lo, max(hi, lo + 1))
-    if rr is None:
-        return unchanged
+    if rr is None:  # ink nearby but none inside the detection: nothing to read there
+        return []
     cols = ink[rr[0] : rr[1] + 1].any(0)
     out = []
     for a, b in _runs(cols, int(split_gap(height))):
         if min(b + 1, hi) - max(a, lo) < min(MIN_OVERLAP, 0.5 * (b - a + 1)):  # a neighbour
             continue
         r = row_range(a, b + 1)
-        if r is not None:
+        if r is not None and r[1] + 1 - r[0] >= MIN_HEIGHT:
             out.append(_quad(a + x0, b + x0 + 1, r[0] + r_base, r[1] + r_base + 1, slope, left))
-    return out or unchanged
+    return out
 
 
 def refine_quads(image: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]:
