@@ -17,7 +17,9 @@ MIN_CONTRAST = 40  # grey levels between ink and paper; below this the band is l
 ROW_GAP = 2  # blank rows inside a line's ink (accents, i-dots) that do not separate lines
 RULE_LOOK = 4  # px above and below the band where a vertical rule must go on
 RED_SEAL = 50  # R - max(G, B) above this is a red seal's ink, not text
+RULE_LENGTH = 1.5  # line heights of unbroken horizontal ink that make a rule, not a stroke
 MIN_HEIGHT = 6  # px; thinner ink (a rule's end, a speck) is not a text line
+MIN_WIDTH = 3  # px
 MIN_OVERLAP = 8  # px of a piece of ink inside the detection for it to be part of the line
 DUPLICATE_IOU = 0.7  # two refined quads this similar are one line found twice
 
@@ -25,10 +27,10 @@ DUPLICATE_IOU = 0.7  # two refined quads this similar are one line found twice
 def split_gap(height: float) -> float:
     """Horizontal ink gap (px) above which two pieces of ink are separate lines.
 
-    Word spaces are ~0.3 em and CJK punctuation (a full-width colon) leaves ~0.4 em on each side;
-    table cells are >= 30 px apart.
+    Word spaces are ~0.3 em, a full-width comma leaves up to ~0.9 em blank after its ink; table
+    cells are >= 30 px apart (ocr_synth's SAME_ROW_GAP).
     """
-    return float(np.clip(0.8 * height, 10, 26))
+    return float(np.clip(1.05 * height, 12, 27))
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -133,12 +135,10 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     lo = int(np.clip(round(left) - x0, 0, ink.shape[1] - 1))  # the detected span, band columns
     hi = int(np.clip(round(right) - x0, lo + 1, ink.shape[1]))
     mid = (top + bottom) / 2 - r_base
-    if hi - lo >= 3 * height:
-        # horizontal rules: thin runs of (almost) full rows, away from the middle of the text, where
-        # a dense line of CJK text can also fill a row
-        for a, b in _runs(ink[:, lo:hi].mean(1) >= 0.9, 0):
-            if b - a <= 4 and (b < mid - height / 4 or a > mid + height / 4):
-                ink[a : b + 1] = False
+    # horizontal rules and underlines: ink running unbroken along a row for longer than any stroke
+    run = max(12, int(RULE_LENGTH * height))
+    ink_u8 = ink.astype(np.uint8)
+    ink &= ~cv2.morphologyEx(ink_u8, cv2.MORPH_OPEN, np.ones((1, run), np.uint8)).astype(bool)
 
     def row_range(c0: int, c1: int) -> tuple[int, int] | None:
         runs = _runs(ink[:, c0:c1].any(1), ROW_GAP)
@@ -153,7 +153,7 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
         if min(b + 1, hi) - max(a, lo) < min(MIN_OVERLAP, 0.5 * (b - a + 1)):  # a neighbour
             continue
         r = row_range(a, b + 1)
-        if r is not None and r[1] + 1 - r[0] >= MIN_HEIGHT:
+        if r is not None and r[1] + 1 - r[0] >= MIN_HEIGHT and b + 1 - a >= MIN_WIDTH:
             out.append(_quad(a + x0, b + x0 + 1, r[0] + r_base, r[1] + r_base + 1, slope, left))
     return out
 
