@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 SEARCH = 24  # px the ends may move outwards
-MIN_CONTRAST = 40  # grey levels between ink and paper; below this the band is left as detected
+MIN_CONTRAST = 40  # grey levels between ink and paper; below this the band holds no text
 ROW_GAP = 2  # blank rows inside a line's ink (accents, i-dots) that do not separate lines
 RULE_LOOK = 4  # px above and below the band where a vertical rule must go on
 RED_SEAL = 50  # R - max(G, B) above this is a red seal's ink, not text
@@ -84,8 +84,8 @@ def _quad(left: float, right: float, top: float, bottom: float, slope: float, x_
 def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     """One detected quad (clockwise from top-left) -> the quad(s) fitted to the ink.
 
-    Returns no quad when the band has ink but none of it belongs to the detection (a false
-    detection), and the detection unchanged when the band has no contrast to judge by.
+    Returns no quad when the band has no ink (only paper, or a red seal) or none of the ink belongs
+    to the detection: such detections have nothing to read.
 
     The band around the line is resampled along the line's slope into a rectangle (rows parallel to
     the line), so straight and slightly slanted lines are handled alike. Columns or rows that are
@@ -116,8 +116,8 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     if band.shape[1] < 3 or band.shape[0] < 3 + 2 * RULE_LOOK:
         return unchanged
     ink = _ink(band)
-    if ink is None:
-        return unchanged
+    if ink is None:  # nothing darker than the paper (e.g. only a red seal): nothing to read
+        return []
     # vertical rules (up to 2 px of slant across the band) and dark background beside the page
     near = ink.copy()
     for d in (1, 2):

@@ -70,8 +70,15 @@ def test_a_vertical_rule_next_to_the_text_is_not_ink(page):
     np.testing.assert_allclose(got, ab, atol=1.0)
 
 
-def test_a_blank_band_is_left_as_detected():
+def test_a_detection_without_ink_is_dropped():
     blank = np.full((100, 200), 255, dtype=np.uint8)
-    q = box(20, 20, 120, 40)
-    (got,) = refine_quad(blank, q)
-    np.testing.assert_array_equal(got, q)
+    assert refine_quad(blank, box(20, 20, 120, 40)) == []
+
+
+def test_a_red_seal_is_not_text(page):
+    gray, (ab, _) = page
+    rgb = np.repeat(gray[..., None], 3, axis=2).copy()
+    rgb[20:60, 250:300] = (210, 60, 50)  # a red seal's star where there is no text
+    assert refine_quads(rgb, [box(246, 24, 304, 56)]) == []
+    (got,) = refine_quads(rgb, [ab])
+    np.testing.assert_allclose(got, ab, atol=1.0)
