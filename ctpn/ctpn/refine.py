@@ -18,6 +18,7 @@ ROW_GAP = 2  # blank rows inside a line's ink (accents, i-dots) that do not sepa
 RULE_LOOK = 4  # px above and below the band where a vertical rule must go on
 RED_SEAL = 50  # R - max(G, B) above this is a red seal's ink, not text
 RULE_LENGTH = 1.5  # line heights of unbroken horizontal ink that make a rule, not a stroke
+RULE_MIN = 24  # px; rules and underlines are longer than this
 MIN_HEIGHT = 6  # px; thinner ink (a rule's end, a speck) is not a text line
 MIN_WIDTH = 3  # px
 MIN_OVERLAP = 8  # px of a piece of ink inside the detection for it to be part of the line
@@ -136,7 +137,7 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     hi = int(np.clip(round(right) - x0, lo + 1, ink.shape[1]))
     mid = (top + bottom) / 2 - r_base
     # horizontal rules and underlines: ink running unbroken along a row for longer than any stroke
-    run = max(12, int(RULE_LENGTH * height))
+    run = max(RULE_MIN, int(RULE_LENGTH * height))
     ink_u8 = ink.astype(np.uint8)
     ink &= ~cv2.morphologyEx(ink_u8, cv2.MORPH_OPEN, np.ones((1, run), np.uint8)).astype(bool)
 
