@@ -21,6 +21,7 @@ RULE_LENGTH = 1.5  # line heights of unbroken horizontal ink that make a rule, n
 RULE_MIN = 24  # px; rules and underlines are longer than this
 MIN_HEIGHT = 6  # px; thinner ink (a rule's end, a speck) is not a text line
 MIN_WIDTH = 3  # px
+EXTEND_GAP = 0.6  # line heights of blank between the detection's ink and more ink that extends it
 MIN_OVERLAP = 8  # px of a piece of ink inside the detection for it to be part of the line
 DUPLICATE_IOU = 0.7  # two refined quads this similar are one line found twice
 
@@ -153,6 +154,12 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     for a, b in _runs(cols, int(split_gap(height))):
         if min(b + 1, hi) - max(a, lo) < min(MIN_OVERLAP, 0.5 * (b - a + 1)):  # a neighbour
             continue
+        # outside the detection, only ink close to the line's own (letters it missed) extends it;
+        # a rule or stray ink 15-25 px beyond the end does not
+        pieces = _runs(cols[a : b + 1], int(EXTEND_GAP * height))
+        near_runs = [(c, d) for c, d in pieces if d + a >= lo and c + a < hi]
+        if near_runs:
+            a, b = a + near_runs[0][0], a + near_runs[-1][1]
         r = row_range(a, b + 1)
         if r is not None and r[1] + 1 - r[0] >= MIN_HEIGHT and b + 1 - a >= MIN_WIDTH:
             out.append(_quad(a + x0, b + x0 + 1, r[0] + r_base, r[1] + r_base + 1, slope, left))
