@@ -16,7 +16,7 @@ SEARCH = 24  # px the ends may move outwards
 MIN_CONTRAST = 40  # grey levels between ink and paper; below this the band holds no text
 ROW_GAP = 2  # blank rows inside a line's ink (accents, i-dots) that do not separate lines
 RULE_LOOK = 4  # px above and below the band where a vertical rule must go on
-RED_SEAL = 50  # R - max(G, B) above this is a red seal's ink, not text
+RED_SEAL = 30  # R - max(G, B) above this is a red seal's ink, not text
 RULE_LENGTH = 1.5  # line heights of unbroken horizontal ink that make a rule, not a stroke
 RULE_MIN = 24  # px; rules and underlines are longer than this
 MIN_HEIGHT = 6  # px; thinner ink (a rule's end, a speck) is not a text line
@@ -43,7 +43,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     r = rgb[..., 0].astype(np.int16)
     red = r - np.maximum(rgb[..., 1], rgb[..., 2]).astype(np.int16) > RED_SEAL
-    gray[red] = rgb[..., 0][red]
+    gray[red] = 255
     return gray
 
 
