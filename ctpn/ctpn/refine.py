@@ -143,8 +143,13 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
     ink &= ~cv2.morphologyEx(ink_u8, cv2.MORPH_OPEN, np.ones((1, run), np.uint8)).astype(bool)
 
     def row_range(c0: int, c1: int) -> tuple[int, int] | None:
+        """Rows of the line's ink: runs reaching into the middle half of the detection (a bold
+        character can have a gap of 3 rows, as wide as the gap to the next line), else the nearest."""
         runs = _runs(ink[:, c0:c1].any(1), ROW_GAP)
-        return _nearest_run(runs, mid) if runs else None
+        if not runs:
+            return None
+        core = [r for r in runs if r[1] >= mid - height / 4 and r[0] <= mid + height / 4]
+        return (core[0][0], core[-1][1]) if core else _nearest_run(runs, mid)
 
     rr = row_range(lo, max(hi, lo + 1))
     if rr is None:  # ink nearby but none inside the detection: nothing to read there
