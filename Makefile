@@ -16,7 +16,9 @@ $(STAMP): requirements/*.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements/dev.txt
 	$(PIP) install --quiet --no-deps -r requirements/no-deps.txt
-	$(PIP) install --quiet --no-deps $(addprefix -e ./,$(PACKAGES))
+	# compat mode: a .pth entry per package folder, so `import crnn` finds the package and not the
+	# same-named project folder when Python runs from the repository root.
+	$(PIP) install --quiet --no-deps --config-settings editable_mode=compat $(addprefix -e ./,$(PACKAGES))
 	touch $@
 
 venv: $(STAMP)
@@ -25,10 +27,10 @@ serve: venv
 	OCR_MODE=single OCR_HOST=127.0.0.1 OCR_PORT=8080 OCR_MODEL_DIR=$(CURDIR)/models $(VENV)/bin/ocr-service
 
 test: venv
-	$(PY) -m pytest
+	$(VENV)/bin/pytest
 
 test-fast: venv
-	$(PY) -m pytest -m "not slow"
+	$(VENV)/bin/pytest -m "not slow"
 
 lint: venv
 	$(VENV)/bin/ruff check .
