@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -94,6 +95,11 @@ def main(argv=None) -> dict:
         fn = tf.reduce_sum(tf.cast(~pred & (lab == 1), tf.float32))
         return parts, tp, fp, fn
 
+    def stop(signum, frame):  # SIGTERM/SIGHUP: leave through `finally`, which saves a checkpoint
+        raise SystemExit(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
     start = time.monotonic()
     budget = args.minutes * 60
     last_save = start
