@@ -52,3 +52,18 @@ def test_scores_add_up_over_pages():
     assert total.pages == 2 and total.gt_lines == 4 and total.matched == 2
     assert total.recall == 0.5 and total.precision == 1.0
     assert total.cer_raw == pytest.approx(19 / 38)
+
+
+def test_page_cer_forgives_a_different_line_segmentation_but_not_misreads():
+    truth = [("部门", box(30, 10, 90, 40)), ("采购部", box(130, 10, 200, 40))]
+    merged = [("部门 采购部", box(30, 10, 210, 40))]
+    s = score_page(merged, truth)
+    assert s.matched == 0 and s.cer_norm == 10 / 5  # line matching: 2 misses + 5 inserted chars
+    assert s.page_edits_norm == 0 and s.page_cer_norm == 0.0
+    misread = [("部门 采贩部", box(30, 10, 210, 40))]
+    assert score_page(misread, truth).page_cer_norm == pytest.approx(1 / 5)
+
+
+def test_page_text_follows_reading_order_not_list_order():
+    shuffled = [TRUTH[1], TRUTH[0]]
+    assert score_page(shuffled, TRUTH).page_edits_norm == 0
