@@ -29,6 +29,10 @@ class PipelineConfig:
     # Below this many pixels on a side an image cannot hold a readable line; answer without
     # running the models.
     min_side: int = 8
+    # Lines per recogniser call. Real pages fit in one call (one round trip in tfserving mode);
+    # the bound matches max_batch_size in service/tfserving/batching.config, which TF Serving
+    # enforces per request when batching is on.
+    max_lines_per_call: int = 64
 
 
 @dataclass
@@ -95,18 +99,26 @@ class Pipeline:
         clock.lap("detect_preprocess")
         outputs = self.runner.predict("ctpn", {"image": prepared[None]})
         clock.lap("detect_model")
-        quads = detect_lines({name: value[0] for name, value in outputs.items()}, rgb, scale)
+        # TF Serving's batching pads a batch to its largest page: keep this page's own cells.
+        rows, cols = prepared.shape[0] // 16, prepared.shape[1] // 16
+        quads = detect_lines({name: value[0, :rows, :cols] for name, value in outputs.items()}, rgb, scale)
         clock.lap("detect_postprocess")
         return quads
 
     def _recognize(self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch) -> list[Line]:
-        images, widths = batch_crops([crop_line(rgb, quad) for quad in quads])
+        crops = [crop_line(rgb, quad) for quad in quads]
         clock.lap("recognize_preprocess")
-        # One batched call for all lines of the image: one round trip in tfserving mode.
-        outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
+        texts: list[object] = []
+        confidences: list[float] = []
+        step = self.config.max_lines_per_call
+        for start in range(0, len(crops), step):
+            images, widths = batch_crops(crops[start : start + step])
+            outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
+            texts.extend(outputs["text"])
+            confidences.extend(outputs["confidence"])
         clock.lap("recognize_model")
         lines = []
-        for quad, text, confidence in zip(quads, outputs["text"], outputs["confidence"], strict=True):
+        for quad, text, confidence in zip(quads, texts, confidences, strict=True):
             text = _as_text(text)
             if not text.strip():
                 continue  # a detection the recogniser reads as nothing is not a line

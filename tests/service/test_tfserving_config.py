@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 from google.protobuf import text_format
 from ocr_service import tfserving
+from ocr_service.pipeline import PipelineConfig
 from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
@@ -30,11 +31,12 @@ def test_models_config_serves_ctpn_and_crnn_latest_version_from_models():
 
 def test_batching_config_values_and_upstream_constraints():
     params = tfserving.parse_batching_parameters((CONFIG_DIR / "batching.config").read_text())
-    assert params.max_batch_size.value == 16
+    assert params.max_batch_size.value == 64
     assert params.batch_timeout_micros.value == 2000
     assert params.num_batch_threads.value == 2
     assert params.max_enqueued_batches.value == 32
-    assert list(params.allowed_batch_sizes) == [1, 2, 4, 8, 16]
+    assert list(params.allowed_batch_sizes) == [1, 2, 4, 8, 16, 32, 64]
+    assert params.max_batch_size.value == PipelineConfig().max_lines_per_call
     assert params.pad_variable_length_inputs is True
     # TF Serving refuses to start unless allowed sizes increase and end at max_batch_size.
     sizes = list(params.allowed_batch_sizes)
