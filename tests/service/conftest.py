@@ -6,19 +6,14 @@ and the stand-in are tested without the real models), and a TF Serving stand-in 
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from standin_process import StandIn
 
 REPO = Path(__file__).resolve().parents[2]
-STANDIN = REPO / "tests" / "tfserving_standin" / "server.py"
 SLOW_DELAY_MS = 2000
 
 
@@ -95,73 +90,15 @@ def write_models_config(path: Path, models_root: Path) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class StandIn:
-    """The TF Serving stand-in as a subprocess on free local ports; restartable on the same ports."""
-
-    def __init__(self, config: Path, log_path: Path) -> None:
-        self.config, self.log_path = config, log_path
-        self.grpc_port, self.rest_port = free_port(), free_port()
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def grpc_target(self) -> str:
-        return f"127.0.0.1:{self.grpc_port}"
-
-    @property
-    def rest_url(self) -> str:
-        return f"http://127.0.0.1:{self.rest_port}"
-
-    def start(self, timeout_s: float = 90.0) -> None:
-        from ocr_service.runners import TFServingGrpcRunner, TFServingRestRunner
-
-        command = [
-            sys.executable, str(STANDIN), "--model-config-file", str(self.config),
-            "--port", str(self.grpc_port), "--rest-api-port", str(self.rest_port),
-            "--delay-ms", str(SLOW_DELAY_MS), "--delay-model", "slow",
-        ]  # fmt: skip
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        grpc_probe = TFServingGrpcRunner(self.grpc_target, 2.0, models=("ctpn", "crnn", "echo"))
-        rest_probe = TFServingRestRunner(self.rest_url, 2.0, models=("ctpn", "crnn", "echo"))
-        deadline = time.monotonic() + timeout_s
-        try:
-            while not (grpc_probe.ready() and rest_probe.ready()):
-                if self.proc.poll() is not None:
-                    raise RuntimeError(
-                        f"stand-in exited with {self.proc.returncode}:\n{self.log_path.read_text()}"
-                    )
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(
-                        f"stand-in not ready after {timeout_s} s:\n{self.log_path.read_text()}"
-                    )
-                time.sleep(0.2)
-        finally:
-            grpc_probe.close()
-            rest_probe.close()
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        self.proc = None
-
-
 @pytest.fixture(scope="module")
 def standin(tiny_models, tmp_path_factory) -> Iterator[StandIn]:
     tmp = tmp_path_factory.mktemp("standin")
-    server = StandIn(write_models_config(tmp / "models.config", tiny_models), tmp / "standin.log")
+    server = StandIn(
+        write_models_config(tmp / "models.config", tiny_models),
+        tmp / "standin.log",
+        extra_args=("--delay-ms", str(SLOW_DELAY_MS), "--delay-model", "slow"),
+        ready_models=("ctpn", "crnn", "echo"),
+    )
     server.start()
     yield server
     server.stop()

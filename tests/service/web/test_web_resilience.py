@@ -9,15 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 import requests
-from web_helpers import REPO, Gunicorn, encode, free_port, read_text
-
-STANDIN = REPO / "tests" / "tfserving_standin" / "server.py"
+from standin_process import StandIn
+from web_helpers import Gunicorn, encode, read_text
 
 
 def post(url: str, data: bytes) -> tuple[object, object]:
@@ -80,46 +77,23 @@ def test_missing_models_answer_503_with_the_reason_and_recover(model_dir, make_s
         service.stop()
 
 
-class StandIn:
-    """The TF Serving stand-in (tests/tfserving_standin) serving our models on free local ports."""
-
-    def __init__(self, model_dir, tmp_path) -> None:
-        self.grpc_port, self.rest_port = free_port(), free_port()
-        self.config = tmp_path / "models.config"
-        self.config.write_text(
-            "model_config_list {\n"
-            + "".join(
-                f'  config {{ name: "{m}" base_path: "{model_dir / m}" model_platform: "tensorflow" }}\n'
-                for m in ("ctpn", "crnn")
-            )
-            + "}\n"
+def serving_config(model_dir, path):
+    """A models.config serving our two models from `model_dir`, as service/tfserving/ does."""
+    path.write_text(
+        "model_config_list {\n"
+        + "".join(
+            f'  config {{ name: "{m}" base_path: "{model_dir / m}" model_platform: "tensorflow" }}\n'
+            for m in ("ctpn", "crnn")
         )
-        self.log = tmp_path / "standin.log"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        command = [
-            sys.executable, str(STANDIN), "--model-config-file", str(self.config),
-            "--port", str(self.grpc_port), "--rest-api-port", str(self.rest_port),
-        ]  # fmt: skip
-        with open(self.log, "ab") as log:
-            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        + "}\n"
+    )
+    return path
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["grpc", "rest"])
 def test_tfserving_down_returns_503_and_recovers(protocol, model_dir, make_sample, tmp_path):
-    standin = StandIn(model_dir, tmp_path)
+    standin = StandIn(serving_config(model_dir, tmp_path / "models.config"), tmp_path / "standin.log")
     service = Gunicorn(
         {
             "OCR_MODE": "tfserving",

@@ -14,7 +14,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import requests
 from PIL import Image, ImageDraw, ImageFont
+from standin_process import free_port
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
@@ -34,12 +34,6 @@ def bundled_models_present() -> bool:
 
 
 USE_BUNDLED = bundled_models_present() and not os.environ.get("OCR_TEST_TINY_MODELS")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def worker_pids(master_pid: int) -> set[int]:
