@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from standin_process import StandIn
 
-REPO = Path(__file__).resolve().parents[2]
 SLOW_DELAY_MS = 2000
 
 
