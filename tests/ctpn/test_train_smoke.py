@@ -25,14 +25,16 @@ def run_train(run_dir, max_steps):
 
 
 def test_training_loss_falls_and_resume_continues_the_step_count(tmp_path):
-    first, _ = run_train(tmp_path, 60)
-    assert first["step"] == 60 and len(first["losses"]) == 60
-    assert np.mean(first["losses"][-10:]) < 0.7 * np.mean(first["losses"][:10])
-    second, out = run_train(tmp_path, 70)
-    assert "resumed from" in out and "at step 60" in out
-    assert second["step"] == 70 and len(second["losses"]) == 10
+    # 120 steps and 20-step means: per-step losses of a batch of 2 crops are noisy, and 60 steps
+    # compared over 10-step windows landed within a few percent of the bound now and then.
+    first, _ = run_train(tmp_path, 120)
+    assert first["step"] == 120 and len(first["losses"]) == 120
+    assert np.mean(first["losses"][-20:]) < 0.7 * np.mean(first["losses"][:20])
+    second, out = run_train(tmp_path, 130)
+    assert "resumed from" in out and "at step 120" in out
+    assert second["step"] == 130 and len(second["losses"]) == 10
     # resumed weights: the loss starts near where the first run ended, not at the untrained level
-    assert np.mean(second["losses"]) < np.mean(first["losses"][:10])
+    assert np.mean(second["losses"]) < np.mean(first["losses"][:20])
     assert json.loads((tmp_path / "config.json").read_text()) == {"window": 32, "lstm": 16, "fc": 32}
 
     from ctpn.export import main as export_main
