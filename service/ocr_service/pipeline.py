@@ -69,10 +69,6 @@ class _Stopwatch:
         return self.timings_ms
 
 
-def _as_text(value: object) -> str:
-    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
-
-
 class Pipeline:
     def __init__(self, runner: ModelRunner, config: PipelineConfig | None = None) -> None:
         self.runner = runner
@@ -108,7 +104,7 @@ class Pipeline:
     def _recognize(self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch) -> list[Line]:
         crops = [crop_line(rgb, quad) for quad in quads]
         clock.lap("recognize_preprocess")
-        texts: list[object] = []
+        texts: list[str] = []
         confidences: list[float] = []
         step = self.config.max_lines_per_call
         for start in range(0, len(crops), step):
@@ -118,8 +114,8 @@ class Pipeline:
             confidences.extend(outputs["confidence"])
         clock.lap("recognize_model")
         lines = []
+        # Runners return text outputs as str (ocr_service.runners decodes them, one place for all modes).
         for quad, text, confidence in zip(quads, texts, confidences, strict=True):
-            text = _as_text(text)
             if not text.strip():
                 continue  # a detection the recogniser reads as nothing is not a line
             box = [[round(float(x), 1), round(float(y), 1)] for x, y in quad]
