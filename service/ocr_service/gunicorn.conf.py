@@ -40,7 +40,7 @@ control_socket_disable = True
 
 accesslog = "-"
 access_log_format = ACCESS_LOG_FORMAT
-logconfig_dict = logging_config(_settings.log_format)
+logconfig_dict = logging_config(_settings.log_format, _settings.log_dir)
 
 
 # Prometheus multiprocess mode: every worker writes its samples under one directory, which must

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 # Access log fields taken from gunicorn's atoms (see gunicorn.glogging.Logger.atoms).
@@ -95,8 +96,15 @@ def make_formatter(log_format: str = "json") -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else TextFormatter()
 
 
-def logging_config(log_format: str) -> dict[str, Any]:
-    """dictConfig for gunicorn (its `logconfig_dict`): errors to stderr, access lines to stdout."""
+LOG_FILE_NAME = "ocr-service.log"
+
+
+def logging_config(log_format: str, log_dir: Path | None = None) -> dict[str, Any]:
+    """dictConfig for gunicorn (its `logconfig_dict`): errors to stderr, access lines to stdout.
+
+    With `log_dir` (OCR_LOG_DIR) every line also goes to `<log_dir>/ocr-service.log`, reopened when
+    logrotate moves it (WatchedFileHandler), for hosts that collect files rather than container output.
+    """
     formatter = {"()": "ocr_service.logs.make_formatter", "log_format": log_format}
     request_id = {"()": "ocr_service.logs.RequestIdFilter"}
 
@@ -108,16 +116,27 @@ def logging_config(log_format: str) -> dict[str, Any]:
             "stream": f"ext://sys.{stream}",
         }
 
+    handlers: dict[str, Any] = {"stderr": handler("stderr"), "stdout": handler("stdout")}
+    extra: list[str] = []
+    if log_dir is not None:
+        handlers["file"] = {
+            "class": "logging.handlers.WatchedFileHandler",
+            "formatter": "ocr",
+            "filters": ["request_id"],
+            "filename": str(Path(log_dir) / LOG_FILE_NAME),
+            "encoding": "utf-8",
+        }
+        extra = ["file"]
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"ocr": formatter},
         "filters": {"request_id": request_id},
-        "handlers": {"stderr": handler("stderr"), "stdout": handler("stdout")},
-        "root": {"level": "WARNING", "handlers": ["stderr"]},
+        "handlers": handlers,
+        "root": {"level": "WARNING", "handlers": ["stderr", *extra]},
         "loggers": {
-            "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
-            "gunicorn.access": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
-            "ocr_service": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+            "gunicorn.error": {"level": "INFO", "handlers": ["stderr", *extra], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["stdout", *extra], "propagate": False},
+            "ocr_service": {"level": "INFO", "handlers": ["stderr", *extra], "propagate": False},
         },
     }

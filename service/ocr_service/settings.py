@@ -41,6 +41,7 @@ class Settings:
     max_upload_bytes: int = 10 * MiB
     max_pixels: int = 40_000_000
     log_format: Literal["json", "text"] = "json"
+    log_dir: Path | None = None
 
     @property
     def model_versions(self) -> dict[str, int | None]:
@@ -133,6 +134,18 @@ def _path(name: str, raw: str) -> Path:
     return Path(raw.strip())
 
 
+def _optional_dir(name: str, raw: str) -> Path | None:
+    """An existing, writable directory, or None when empty (log to stdout/stderr only)."""
+    if not raw.strip():
+        return None
+    path = Path(raw.strip())
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(
+            f"{name}={raw!r} is not valid: it must be an existing directory this user can write to."
+        )
+    return path
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from `environ` (default: os.environ); raise SettingsError on the first bad value."""
     env = os.environ if environ is None else environ
@@ -162,6 +175,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=get(  # type: ignore[arg-type]
             "OCR_LOG_FORMAT", lambda n, r: _choice(n, r, ("json", "text")), "json"
         ),
+        log_dir=get("OCR_LOG_DIR", _optional_dir, None),
     )
 
 

@@ -383,12 +383,32 @@ def make_rest_handler(models: Models, delay: Callable[[str], None]) -> type[Base
 # --- entry point ---------------------------------------------------------------------------------
 
 
+def _existing_file(value: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{value}: no such file")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="TF Serving stand-in for tests (not TF Serving)")
-    parser.add_argument("--model-config-file", type=Path, required=True, help="ModelServerConfig text proto")
+    # TF Serving spells its flags with underscores; both spellings are accepted, so the compose stacks
+    # start this image and the real one with the same command line.
+    parser.add_argument(
+        "--model-config-file", "--model_config_file", type=Path, required=True,
+        help="ModelServerConfig text proto",
+    )  # fmt: skip
     parser.add_argument("--port", type=int, default=8500, help="gRPC port")
-    parser.add_argument("--rest-api-port", type=int, default=8501, help="REST port, 0 to disable")
+    parser.add_argument(
+        "--rest-api-port", "--rest_api_port", type=int, default=8501, help="REST port, 0 to disable"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (TF Serving binds 0.0.0.0)")
+    # Accepted and checked like TF Serving does at start (a missing file is fatal), then ignored:
+    # the stand-in does not batch, warm up or export monitoring (README: what it does NOT implement).
+    for flag in ("--batching_parameters_file", "--monitoring_config_file"):
+        parser.add_argument(flag, type=_existing_file, help="checked to exist, otherwise ignored")
+    for flag in ("--enable_batching", "--enable_model_warmup"):
+        parser.add_argument(flag, choices=("true", "false"), help="accepted, ignored")
     parser.add_argument("--delay-ms", type=int, default=0, help="test only: sleep before each predict")
     parser.add_argument("--delay-model", action="append", help="test only: delay only these models")
     args = parser.parse_args(argv)

@@ -55,3 +55,21 @@ def test_logging_config_routes_access_to_stdout_and_errors_to_stderr():
     assert config["loggers"]["gunicorn.error"]["handlers"] == ["stderr"]
     assert config["formatters"]["ocr"]["log_format"] == "json"
     assert config["loggers"]["ocr_service"]["handlers"] == ["stderr"]
+
+
+def test_log_dir_copies_every_line_into_a_file_that_logrotate_can_move(tmp_path):
+    import logging.config
+
+    config = logging_config("json", tmp_path)
+    for name in ("gunicorn.access", "gunicorn.error", "ocr_service"):
+        assert config["loggers"][name]["handlers"][-1] == "file"
+    logging.config.dictConfig(config)
+    try:
+        logging.getLogger("ocr_service.app").info("read %d lines", 7)
+        logfile = tmp_path / "ocr-service.log"
+        assert json.loads(logfile.read_text(encoding="utf-8").splitlines()[-1])["message"] == "read 7 lines"
+        logfile.rename(tmp_path / "ocr-service.log.1")  # what logrotate does
+        logging.getLogger("ocr_service.app").info("after rotation")
+        assert "after rotation" in logfile.read_text(encoding="utf-8")
+    finally:
+        logging.config.dictConfig(logging_config("json"))

@@ -114,3 +114,19 @@ def test_bad_value_stops_the_start_with_one_sentence(command):
         "OCR_MODE='cluster' is not valid: allowed values are 'single' or 'tfserving'.\n"
     )
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_log_dir_must_be_a_writable_directory(tmp_path):
+    assert load_settings({"OCR_LOG_DIR": str(tmp_path)}).log_dir == tmp_path
+    assert load_settings({"OCR_LOG_DIR": ""}).log_dir is None
+    message = "OCR_LOG_DIR='/no/such/dir' is not valid: it must be an existing directory"
+    with pytest.raises(SettingsError, match=message):
+        load_settings({"OCR_LOG_DIR": "/no/such/dir"})
+
+
+def test_healthcheck_probes_readyz_on_loopback_when_bound_to_every_address():
+    from ocr_service.healthcheck import readyz_url
+
+    assert readyz_url("0.0.0.0", 8080) == "http://127.0.0.1:8080/readyz"
+    assert readyz_url("::", 9000) == "http://[::1]:9000/readyz"
+    assert readyz_url("10.0.0.5", 8080) == "http://10.0.0.5:8080/readyz"
