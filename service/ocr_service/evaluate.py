@@ -17,6 +17,7 @@ engines that segment lines differently are compared on what they read.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
@@ -126,6 +127,17 @@ def score_page(
             score.edits_norm += len(normalize(hyp))
     score.page_edits_norm = edits(_page_text(predicted), _page_text(truth))
     return score
+
+
+def read_truth(path: Path) -> list[tuple[str, np.ndarray]]:
+    """Ground truth of a page as stored beside it (samples/*.json: [{"text", "quad"}, ...])."""
+    rows = json.loads(Path(path).read_text(encoding="utf-8"))
+    return [(row["text"], np.asarray(row["quad"], dtype=np.float32)) for row in rows]
+
+
+def api_lines(body: dict) -> list[PredictedLine]:
+    """The lines of a `POST /v1/ocr` response body, in the form score_page takes."""
+    return [(line["text"], np.asarray(line["box"], dtype=np.float32)) for line in body["lines"]]
 
 
 def _page_text(lines: Sequence[tuple[str, np.ndarray]]) -> str:

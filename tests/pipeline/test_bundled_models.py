@@ -7,13 +7,12 @@ used in training) and score what a user would see: the text and the boxes.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from ocr_service.errors import ImageTooLarge, InvalidImage, UnsupportedImageType
-from ocr_service.evaluate import Score, score_page
+from ocr_service.evaluate import Score, read_truth, score_page
 from ocr_service.pipeline import Pipeline, PipelineConfig
 from ocr_service.runners import SavedModelRunner
 from PIL import Image
@@ -37,8 +36,7 @@ def pipeline() -> Pipeline:
 
 
 def truth(name: str) -> list[tuple[str, np.ndarray]]:
-    rows = json.loads((SAMPLES / f"{name}.json").read_text(encoding="utf-8"))
-    return [(row["text"], np.asarray(row["quad"], dtype=np.float32)) for row in rows]
+    return read_truth(SAMPLES / f"{name}.json")
 
 
 def read(pipeline: Pipeline, image) -> list[tuple[str, np.ndarray]]:

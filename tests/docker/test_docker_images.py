@@ -1,0 +1,71 @@
+"""The images as built from this checkout: what runs inside them, and what they say about themselves."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+from stack_helpers import REPO, VERSION, docker
+
+pytestmark = [pytest.mark.slow, pytest.mark.docker]
+
+
+def inspect(image: str) -> dict:
+    return json.loads(docker("image", "inspect", image).stdout)[0]
+
+
+def run_in(image: str, script: str) -> subprocess.CompletedProcess:
+    return docker("run", "--rm", "--entrypoint", "bash", image, "-c", script, check=False)
+
+
+def test_web_image_runs_as_non_root_without_a_compiler_and_pip_check_passes(images):
+    run = run_in(images["web"], "id -u; command -v gcc cc g++ c++ cython || echo no-compiler; pip check")
+    uid, compilers, pip_check = run.stdout.splitlines()[:3]
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert uid == "10001"
+    assert compilers == "no-compiler"
+    assert pip_check == "No broken requirements found."
+
+
+def test_web_image_has_the_compiled_extension_and_both_modes_clients(images):
+    code = (
+        "import ctpn_bbox.bbox as b, crnn, ocr_service, tensorflow_serving.apis.prediction_service_pb2_grpc;"
+        "print(b.__file__.endswith('.so'))"
+    )
+    run = run_in(images["web"], f'python -c "{code}"')
+    assert run.stdout.strip() == "True", run.stderr[-2000:]
+
+
+def test_images_carry_version_and_revision_labels_and_tags(images):
+    revision = subprocess.run(
+        ["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    for name in ("web", "standin"):
+        info = inspect(images[name])
+        labels = info["Config"]["Labels"]
+        assert labels["org.opencontainers.image.version"] == VERSION
+        assert labels["org.opencontainers.image.revision"].startswith(revision)
+        tag = f"{images[name]}-{labels['org.opencontainers.image.revision']}"
+        assert tag in info["RepoTags"]
+    web = inspect(images["web"])["Config"]
+    assert web["Healthcheck"]["Test"] == ["CMD", "ocr-healthcheck"]
+    assert web["User"] == "ocr"
+    assert web["Cmd"] == ["ocr-service"]
+
+
+def test_compose_defaults_name_this_version(images):
+    text = (REPO / "docker" / "compose" / "common.yml").read_text()
+    assert f"${{OCR_WEB_IMAGE:-ocrstack/web:{VERSION}-gpu}}" in text
+
+
+def test_models_baked_image_reads_without_a_models_mount(images):
+    build = subprocess.run(
+        [str(REPO / "docker" / "build"), "--flavour", "cpu", "--bake-models"],
+        capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
+    image = f"ocrstack/web:{VERSION}-cpu-models"
+    run = run_in(image, "ls /models/ctpn/1 /models/crnn/1 && stat -c %U /models/crnn/1/saved_model.pb")
+    assert run.returncode == 0, run.stderr
+    assert "saved_model.pb" in run.stdout and run.stdout.split()[-1] == "ocr"
