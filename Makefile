@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.ocrstack-installed
 PACKAGES := synth ctpn crnn service
 
-.PHONY: venv serve test test-fast lint clean
+.PHONY: venv serve test test-fast lint images clean
 
 $(STAMP): requirements/*.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: venv
 
 test-fast: venv
 	$(VENV)/bin/pytest -m "not slow"
+
+images:
+	docker/build --flavour cpu --standin
 
 lint: venv
 	$(VENV)/bin/ruff check .

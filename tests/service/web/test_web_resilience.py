@@ -18,10 +18,14 @@ from web_helpers import Gunicorn, encode, read_text
 
 
 def post(url: str, data: bytes) -> tuple[object, object]:
-    """(status, body) or ("connection", error) when the connection itself broke."""
+    """(status, body) or ("connection", error) when the connection itself broke.
+
+    A worker killed while it sends a response cuts the body short: urllib3 raises IncompleteRead,
+    which requests reports as ChunkedEncodingError, not ConnectionError. Both are a broken connection.
+    """
     try:
         response = requests.post(url + "/v1/ocr", files={"image": ("p.png", data)}, timeout=120)
-    except requests.ConnectionError as exc:
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
         return "connection", str(exc)
     return response.status_code, response.json()
 
