@@ -40,3 +40,17 @@ lint: venv
 
 clean:
 	rm -rf $(VENV) build */build */*.egg-info
+
+# ansible-core 2.16 lane (CentOS 7 targets): a small separate venv for the syntax-check test.
+VENV_ANSIBLE216 ?= .venv-ansible216
+$(VENV_ANSIBLE216)/.installed: requirements/ansible-core-2.16.txt
+	$(PYTHON) -m venv $(VENV_ANSIBLE216)
+	$(VENV_ANSIBLE216)/bin/pip install --quiet -r requirements/ansible-core-2.16.txt
+	touch $@
+
+.PHONY: venv-ansible216 molecule-images
+venv-ansible216: $(VENV_ANSIBLE216)/.installed
+
+# Molecule platform images (built from the local debian:bookworm); the molecule tests build them too.
+molecule-images:
+	molecule/_images/build.sh
