@@ -23,7 +23,7 @@ BUILT = re.compile(r"^== built (\S+) in (\d+) s")
 
 
 def build(flavour: str, log: Path, no_cache: bool) -> tuple[float, dict[str, int]]:
-    command = [str(REPO / "docker" / "build"), "--flavour", flavour, "--standin"]
+    command = [str(REPO / "docker" / "build"), "--flavour", flavour, "--standin", "--lb"]
     if no_cache:
         command.append("--no-cache")
     start = time.monotonic()
@@ -58,10 +58,10 @@ def main() -> None:
         runs["cold (--no-cache)"] = build(args.flavour, args.log, no_cache=True)
     runs["cached"] = build(args.flavour, args.log, no_cache=False)
 
-    print(f"{'build':<20}{'total s':>9}{'base s':>8}{'web s':>7}{'standin s':>11}")
+    print(f"{'build':<20}{'total s':>9}{'base s':>8}{'web s':>7}{'lb s':>6}{'standin s':>11}")
     for name, (total, per_image) in runs.items():
-        base, web, standin = (per_image.get(k, 0) for k in ("base", "web", "tfserving-standin"))
-        print(f"{name:<20}{total:>9.0f}{base:>8}{web:>7}{standin:>11}")
+        base, web, lb, standin = (per_image.get(k, 0) for k in ("base", "web", "lb", "tfserving-standin"))
+        print(f"{name:<20}{total:>9.0f}{base:>8}{web:>7}{lb:>6}{standin:>11}")
 
     base = image(f"ocrstack/base:{version}-{args.flavour}")
     web = image(f"ocrstack/web:{version}-{args.flavour}")
@@ -71,6 +71,8 @@ def main() -> None:
     print(f"\nbase image   {base['Size'] / mb:8.0f} MB  ({len(base_layers)} layers)")
     print(f"web image    {web['Size'] / mb:8.0f} MB  ({len(web['RootFS']['Layers'])} layers)")
     added_mb = (web["Size"] - base["Size"]) / mb
+    lb = image(f"ocrstack/lb:{version}")
+    print(f"lb image     {lb['Size'] / mb:8.0f} MB")
     print(f"web on base  {added_mb:8.1f} MB  ({len(added)} layers added: what a new release ships to a host)")
 
 

@@ -37,17 +37,24 @@ def test_web_image_has_the_compiled_extension_and_both_modes_clients(images):
     assert run.stdout.strip() == "True", run.stderr[-2000:]
 
 
+def last_commit(*paths: str) -> str:
+    command = ["git", "log", "-1", "--abbrev=12", "--format=%h", "--", *paths]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
+
+
 def test_images_carry_version_and_revision_labels_and_tags(images):
-    revision = subprocess.run(
-        ["git", "rev-parse", "--short=12", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    for name in ("web", "standin"):
-        info = inspect(images[name])
+    # web and stand-in: this checkout's revision; base: the last commit of its own inputs, so that a
+    # commit elsewhere leaves the base image, and the web image's build cache, as they are
+    for tag, revision in (
+        (images["web"], last_commit()),
+        (images["standin"], last_commit()),
+        (f"ocrstack/base:{VERSION}-cpu", last_commit("docker/base", "requirements")),
+    ):
+        info = inspect(tag)
         labels = info["Config"]["Labels"]
         assert labels["org.opencontainers.image.version"] == VERSION
         assert labels["org.opencontainers.image.revision"].startswith(revision)
-        tag = f"{images[name]}-{labels['org.opencontainers.image.revision']}"
-        assert tag in info["RepoTags"]
+        assert f"{tag}-{labels['org.opencontainers.image.revision']}" in info["RepoTags"]
     web = inspect(images["web"])["Config"]
     assert web["Healthcheck"]["Test"] == ["CMD", "ocr-healthcheck"]
     assert web["User"] == "ocr"
