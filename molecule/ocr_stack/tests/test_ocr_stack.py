@@ -1,0 +1,98 @@
+"""State of a host the ocr_stack role converged: files, containers, and OCR answered on its port.
+
+The expected mode is the one converge used: MOLECULE_OCR_MODE, else <ephemeral dir>/ocr_mode
+(written by the side effect: the switch to tfserving), else single.
+"""
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+
+def _mode() -> str:
+    if os.environ.get("MOLECULE_OCR_MODE"):
+        return os.environ["MOLECULE_OCR_MODE"]
+    mode_file = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "ocr_mode"
+    return mode_file.read_text().strip() if mode_file.exists() else "single"
+
+
+MODE = _mode()
+PORT = 18080
+COMPOSE = "/opt/ocrstack/compose"
+EXPECTED_SERVICES = {"single": {"web"}, "tfserving": {"web", "tfserving"}}[MODE]
+
+
+def _env(host) -> dict:
+    content = host.file(f"{COMPOSE}/.env").content_string
+    return dict(
+        line.split("=", 1) for line in content.splitlines() if line and not line.startswith("#")
+    )
+
+
+def _project_containers(host) -> list:
+    out = host.check_output(
+        "docker ps -a --filter label=com.docker.compose.project=ocrstack "
+        "--format '{{json .}}'"
+    )
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_env_file_written_from_inventory(host):
+    env = _env(host)
+    assert env["OCR_MODE"] == MODE
+    assert env["OCR_PROJECT"] == "ocrstack"
+    assert env["OCR_WEB_IMAGE"] == "ocrstack/web:0.1.0-cpu"
+    assert env["TFSERVING_IMAGE"] == "ocrstack/tfserving-standin:0.1.0"
+    assert env["OCR_PUBLISH_ADDRESS"] == "127.0.0.1"
+    assert env["OCR_PUBLISH_PORT"] == str(PORT)
+    assert env["OCR_WORKERS"] == "1"
+    assert env["OCR_LOG_FORMAT"] == "text"
+    assert env["OCR_MODELS_DIR"] == "/opt/ocrstack/models"
+    assert host.file(f"{COMPOSE}/.env").mode == 0o644
+
+
+def test_models_in_tf_serving_layout(host):
+    for name in ("ctpn", "crnn"):
+        assert host.file(f"/opt/ocrstack/models/{name}/1/saved_model.pb").is_file
+        assert host.file(f"/opt/ocrstack/models/{name}/1/variables/variables.index").is_file
+    assert "base_path: \"/models/ctpn\"" in host.file("/opt/ocrstack/tfserving/models.config").content_string
+
+
+def test_only_the_current_modes_containers_run_healthy(host):
+    containers = _project_containers(host)
+    services = {c["Labels"].split("com.docker.compose.service=")[1].split(",")[0] for c in containers}
+    assert services == EXPECTED_SERVICES, containers
+    for c in containers:
+        assert c["State"] == "running", c
+        assert "(healthy)" in c["Status"], c
+        # Started from this mode's compose file: nothing of the other stack is left.
+        assert f"{COMPOSE}/{MODE}.yml" in c["Labels"], c
+        assert ".gpu.yml" not in c["Labels"], c  # ocr_gpu: false -> no GPU override
+
+
+def test_web_published_on_loopback_only(host):
+    out = host.check_output(f"docker port ocrstack-web-1 8080")
+    assert out.strip().splitlines() == [f"127.0.0.1:{PORT}"]
+
+
+def test_stack_reads_the_sample_invoice(host):
+    body = host.check_output(
+        f"python3 -c \"import requests,json;"
+        f"r=requests.post('http://127.0.0.1:{PORT}/v1/ocr',"
+        f"files={{'image':open('/opt/ocrstack/smoke-invoice.png','rb')}},timeout=60);"
+        f"r.raise_for_status();print(json.dumps(r.json()))\""
+    )
+    lines = [line["text"] for line in json.loads(body)["lines"]]
+    assert len(lines) >= 10
+    assert any("发票号码" in text for text in lines), lines
+    assert any("济南销售发票" in text for text in lines), lines
+
+
+@pytest.mark.skipif(MODE != "tfserving", reason="tfserving mode only")
+def test_web_talks_to_tf_serving(host):
+    out = host.check_output(
+        "docker exec ocrstack-web-1 python -c \"import os;print(os.environ['OCR_MODE'], "
+        "os.environ['OCR_TFSERVING_GRPC'])\""
+    )
+    assert out.split() == ["tfserving", "tfserving:8500"]
