@@ -1,0 +1,42 @@
+"""State of a host the ocr_images role shipped images to: the same image IDs as the controller's
+engine (the build host), under the same tags, and no tarball left behind."""
+import subprocess
+
+import pytest
+
+IMAGES = ["ocrstack/web:0.1.0-cpu", "ocrstack/tfserving-standin:0.1.0"]
+
+
+def _controller_id(name: str) -> str:
+    return subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", name],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_host_has_the_controllers_image_id(host, name):
+    inside = host.check_output(f"docker image inspect --format '{{{{.Id}}}}' {name}").strip()
+    assert inside == _controller_id(name)
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_image_labels_survived(host, name):
+    version = host.check_output(
+        f"docker image inspect --format '{{{{index .Config.Labels \"org.opencontainers.image.version\"}}}}' {name}"
+    ).strip()
+    assert version == "0.1.0"
+
+
+def test_web_image_runs_inside_the_host(host):
+    out = host.check_output(
+        "docker run --rm --entrypoint python ocrstack/web:0.1.0-cpu -c 'import ocr_service, ctpn, crnn; print(\"ok\")'"
+    )
+    assert out.strip() == "ok"
+
+
+def test_no_tarball_left_on_the_host(host):
+    folder = host.file("/var/tmp/ocrstack-images")
+    assert folder.is_directory
+    assert folder.mode == 0o700
+    assert host.check_output("ls -A /var/tmp/ocrstack-images") == ""
