@@ -33,7 +33,7 @@ test-fast: venv
 	$(VENV)/bin/pytest -m "not slow"
 
 images:
-	docker/build --flavour cpu --standin
+	docker/build --flavour cpu --standin --lb
 
 lint: venv
 	$(VENV)/bin/ruff check .
