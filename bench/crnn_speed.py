@@ -38,8 +38,8 @@ def main() -> None:
     widths = np.full((10,), 300, np.int32)
 
     model = build_crnn(load().num_classes)
-    fn = tf.function(lambda x: model(x, training=False))
-    med, best = _time(lambda: fn(images).numpy(), args.repeats)
+    fn = tf.function(lambda x, w: model([x, w], training=False))
+    med, best = _time(lambda: fn(images, widths).numpy(), args.repeats)
     print(f"keras model, 10 x 32x300: median {med:.1f} ms, best {best:.1f} ms ({args.threads} threads)")
     if args.savedmodel:
         sig = tf.saved_model.load(args.savedmodel).signatures["serving_default"]

@@ -30,7 +30,7 @@ class CrnnServing(tf.Module):
         ]
     )
     def serving(self, images: tf.Tensor, widths: tf.Tensor) -> dict[str, tf.Tensor]:
-        logits = self.model(images, training=False)
+        logits = self.model([images, widths], training=False)
         lengths = tf.minimum(sequence_lengths(widths), tf.shape(logits)[1])
         labels, conf = greedy_decode(logits, lengths)
         text = labels_to_text(labels, self._chars)

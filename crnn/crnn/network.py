@@ -27,9 +27,15 @@ def build_crnn(
     channels: tuple[int, int, int, int] = (32, 64, 128, 192),
     lstm_units: int = 128,
 ) -> tf.keras.Model:
-    """Keras model: uint8 [N, 32, W, 1] -> logits [N, ceil(W/4), num_classes] (class 0 = blank)."""
+    """Keras model: (uint8 images [N, 32, W, 1], int32 widths [N]) -> logits [N, ceil(W/4), num_classes].
+
+    Class 0 is the CTC blank. Crops of one batch are right-padded to the widest; `widths` (each
+    crop's own width) masks the padded time steps in both LSTM directions, so a line reads the same
+    whatever else is in its batch (the backward LSTM would otherwise start in the padding).
+    """
     c1, c2, c3, c4 = channels
     inp = tf.keras.Input(shape=(HEIGHT, None, 1), dtype=tf.uint8, name="images")
+    widths = tf.keras.Input(shape=(), dtype=tf.int32, name="widths")
     x = tf.keras.layers.Rescaling(1.0 / 255.0, name="scale")(tf.keras.ops.cast(inp, "float32"))
     x = _conv(x, c1, "conv1")
     x = tf.keras.layers.MaxPool2D((2, 2), padding="same", name="pool1")(x)  # 16 x W/2
@@ -42,9 +48,17 @@ def build_crnn(
     x = tf.keras.layers.MaxPool2D((2, 1), name="pool4")(x)  # 2 x W/4
     x = _conv(x, c4 + 64, "conv6", kernel=(2, 1), padding="valid")  # 1 x W/4
     x = tf.keras.layers.Reshape((-1, c4 + 64), name="squeeze")(x)  # [N, W/4, C]
+    mask = TimeStepMask(name="time_step_mask")(x, widths)
     for i in (1, 2):
         x = tf.keras.layers.Bidirectional(
             tf.keras.layers.LSTM(lstm_units, return_sequences=True), name=f"bilstm{i}"
-        )(x)
+        )(x, mask=mask)
     logits = tf.keras.layers.Dense(num_classes, name="logits")(x)
-    return tf.keras.Model(inp, logits, name="crnn")
+    return tf.keras.Model([inp, widths], logits, name="crnn")
+
+
+class TimeStepMask(tf.keras.layers.Layer):
+    """[N, T] bool: True for the time steps that come from a crop's own pixels (not its padding)."""
+
+    def call(self, features: tf.Tensor, widths: tf.Tensor) -> tf.Tensor:
+        return tf.sequence_mask(sequence_lengths(widths), tf.shape(features)[1])

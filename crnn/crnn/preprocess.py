@@ -78,6 +78,11 @@ def fit_width(crop: np.ndarray, max_width: int) -> np.ndarray:
     return cv2.resize(crop, (max_width, crop.shape[0]), interpolation=cv2.INTER_AREA)
 
 
+# The conv stack's receptive field is ~34 px wide: 16 px of white beyond a crop's right edge keep
+# its last time steps from seeing the convolutions' zero padding.
+RIGHT_MARGIN = 16
+
+
 def batch_crops(
     crops: list[np.ndarray],
     max_width: int = MAX_WIDTH,
@@ -85,15 +90,17 @@ def batch_crops(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stack crops left-aligned into uint8 [N, H, Wmax, 1] padded with 255, plus int32 widths.
 
-    Wmax is rounded up to ``multiple`` so the model's width/4 sequence length is exact; crops wider
-    than ``max_width`` are resized down to it.
+    Wmax is the widest crop plus RIGHT_MARGIN, rounded up to ``multiple`` so the model's width/4
+    sequence length is exact; crops wider than ``max_width`` are resized down to it. The margin
+    gives every crop white paper to its right, so its last characters read the same alone or
+    beside a wider crop (the LSTMs skip the padded steps; the convolutions see past the edge).
     """
     if not crops:
         return np.zeros((0, HEIGHT, multiple, 1), np.uint8), np.zeros((0,), np.int32)
     crops = [fit_width(c, max_width) for c in crops]
     height = crops[0].shape[0]
     widths = np.array([c.shape[1] for c in crops], dtype=np.int32)
-    wmax = int(-(-int(widths.max()) // multiple) * multiple)
+    wmax = int(-(-(int(widths.max()) + RIGHT_MARGIN) // multiple) * multiple)
     out = np.full((len(crops), height, wmax, 1), PAD_VALUE, dtype=np.uint8)
     for i, c in enumerate(crops):
         if c.shape[0] != height:

@@ -53,10 +53,10 @@ def test_large_text_is_downscaled_without_losing_the_line():
     assert (crop[4:28, 4:-4] == 0).all()
 
 
-def test_batch_crops_pads_right_with_255_to_multiple_of_8():
+def test_batch_crops_pads_right_with_255_past_the_widest_crop_to_multiple_of_8():
     crops = [np.zeros((32, 10), np.uint8), np.full((32, 17), 7, np.uint8)]
     images, widths = batch_crops(crops)
-    assert images.shape == (2, 32, 24, 1) and images.dtype == np.uint8
+    assert images.shape == (2, 32, 40, 1) and images.dtype == np.uint8  # 17 + 16 white, up to 40
     assert widths.tolist() == [10, 17] and widths.dtype == np.int32
     assert (images[0, :, :10] == 0).all() and (images[0, :, 10:] == 255).all()
     assert (images[1, :, :17] == 7).all() and (images[1, :, 17:] == 255).all()
@@ -64,5 +64,5 @@ def test_batch_crops_pads_right_with_255_to_multiple_of_8():
 
 def test_batch_crops_resizes_overlong_crops_down_to_max_width():
     images, widths = batch_crops([np.zeros((32, 3000), np.uint8)], max_width=1600)
-    assert images.shape == (1, 32, 1600, 1)
+    assert images.shape == (1, 32, 1616, 1)  # 1600 + the 16 px white margin
     assert widths.tolist() == [1600]

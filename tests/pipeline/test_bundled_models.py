@@ -137,12 +137,6 @@ def test_all_lines_of_a_page_go_in_one_recogniser_call_or_in_bounded_chunks(pipe
     assert len(chunked.lines) == len(whole.lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: the CRNN's backward LSTM reads the white right-padding of shorter crops, "
-    "so a line's text can depend on the widest line in its batch; fix: mask padded steps in "
-    "crnn.network (needs retraining)",
-)
 def test_a_line_reads_the_same_whatever_else_is_in_its_batch(pipeline):
     from crnn.preprocess import batch_crops, crop_line
 
