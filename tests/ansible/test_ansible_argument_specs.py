@@ -28,7 +28,9 @@ def test_argument_specs_match_defaults(role):
         assert spec.get("description"), f"{role.name}: {name} has no description"
         templated = isinstance(value, str) and "{{" in value
         if not templated:
-            assert spec.get("default") == value, f"{role.name}: {name} default {spec.get('default')!r} != {value!r}"
+            assert spec.get("default") == value, (
+                f"{role.name}: {name} default {spec.get('default')!r} != {value!r}"
+            )
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda p: p.name)

@@ -18,7 +18,11 @@ def _env():
 
 
 def test_yamllint_clean():
-    targets = [p for p in ("roles", "playbooks", "molecule", "requirements.yml", ".ansible-lint", ".yamllint") if (REPO / p).exists()]
+    targets = [
+        p
+        for p in ("roles", "playbooks", "molecule", "requirements.yml", ".ansible-lint", ".yamllint")
+        if (REPO / p).exists()
+    ]
     result = subprocess.run(
         [str(BIN / "yamllint"), "--strict", "-f", "parsable", *targets],
         cwd=REPO, env=_env(), capture_output=True, text=True, timeout=120,
@@ -29,7 +33,10 @@ def test_yamllint_clean():
 @pytest.mark.slow
 def test_ansible_lint_production_profile_clean():
     result = subprocess.run(
-        [str(BIN / "ansible-lint"), "--offline", "--profile", "production", "--nocolor", "roles", "playbooks", "molecule"],
+        [
+            str(BIN / "ansible-lint"), "--offline", "--profile", "production", "--nocolor",
+            "roles", "playbooks", "molecule",
+        ],
         cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-8000:]

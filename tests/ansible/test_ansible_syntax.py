@@ -32,7 +32,10 @@ def _syntax_check(ansible_playbook: Path, playbook: Path) -> subprocess.Complete
 
 @pytest.fixture(scope="module")
 def ansible_216() -> Path:
-    """.venv-ansible216 (gitignored) from requirements/ansible-core-2.16.txt, made by `make venv-ansible216`."""
+    """.venv-ansible216 (gitignored) from requirements/ansible-core-2.16.txt.
+
+    Made by `make venv-ansible216`.
+    """
     subprocess.run(["make", "-s", "venv-ansible216"], cwd=REPO, check=True, timeout=600)
     exe = LANE_216 / "bin" / "ansible-playbook"
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True).stdout

@@ -8,7 +8,9 @@ KEYRING = "/usr/share/keyrings/cuda-archive-keyring.asc"
 
 
 def _deb822(text):
-    return dict(line.split(": ", 1) for line in text.splitlines() if ": " in line and not line.startswith("#"))
+    return dict(
+        line.split(": ", 1) for line in text.splitlines() if ": " in line and not line.startswith("#")
+    )
 
 
 def test_source_is_the_flat_debian12_repo_signed_by_the_keyring(host):
@@ -19,7 +21,10 @@ def test_source_is_the_flat_debian12_repo_signed_by_the_keyring(host):
 
 
 def test_keyring_is_the_key_the_mirror_serves(host):
-    served = host.check_output(f"python3 -c \"import urllib.request;print(urllib.request.urlopen('{MIRROR}/keys/test-archive.asc').read().decode())\"")
+    served = host.check_output(
+        "python3 -c \"import urllib.request;"
+        f"print(urllib.request.urlopen('{MIRROR}/keys/test-archive.asc').read().decode())\""
+    )
     keyring = host.file(KEYRING)
     assert keyring.user == "root" and keyring.mode == 0o644
     assert keyring.content_string.strip() == served.strip()

@@ -40,7 +40,9 @@ def test_ce_repository_definition_points_at_the_mirror_and_is_signed(host):
     src = host.file("/etc/apt/sources.list.d/docker.sources")
     assert src.mode == 0o644
     lines = dict(
-        line.split(": ", 1) for line in src.content_string.splitlines() if ": " in line and not line.startswith("#")
+        line.split(": ", 1)
+        for line in src.content_string.splitlines()
+        if ": " in line and not line.startswith("#")
     )
     assert lines["URIs"] == "http://127.0.0.1:8899/docker/linux/debian"
     assert lines["Suites"] == "bookworm"

@@ -31,7 +31,8 @@ def test_docker_has_the_nvidia_runtime(host):
 def test_container_sees_the_gpu(host):
     # the toolkit mounts nvidia-smi and the driver libraries into any image
     out = host.check_output(
-        f"docker run --rm --runtime nvidia -e NVIDIA_VISIBLE_DEVICES=all -e NVIDIA_DRIVER_CAPABILITIES=utility {IMAGE} "
+        "docker run --rm --runtime nvidia -e NVIDIA_VISIBLE_DEVICES=all "
+        f"-e NVIDIA_DRIVER_CAPABILITIES=utility {IMAGE} "
         "nvidia-smi --query-gpu=driver_version --format=csv,noheader"
     )
     assert VERSION in out

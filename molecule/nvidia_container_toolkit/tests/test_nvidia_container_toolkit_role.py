@@ -15,7 +15,13 @@ KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.asc"
 
 
 @pytest.mark.parametrize(
-    "name", ["nvidia-container-toolkit", "nvidia-container-toolkit-base", "libnvidia-container-tools", "libnvidia-container1"]
+    "name",
+    [
+        "nvidia-container-toolkit",
+        "nvidia-container-toolkit-base",
+        "libnvidia-container-tools",
+        "libnvidia-container1",
+    ],
 )
 def test_packages_pinned_not_newest(host, name):
     pkg = host.package(name)
@@ -26,7 +32,9 @@ def test_packages_pinned_not_newest(host, name):
 
 def test_source_and_keyring(host):
     text = host.file("/etc/apt/sources.list.d/nvidia-container-toolkit.sources").content_string
-    fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line and not line.startswith("#"))
+    fields = dict(
+        line.split(": ", 1) for line in text.splitlines() if ": " in line and not line.startswith("#")
+    )
     assert fields == {"Types": "deb", "URIs": REPO, "Suites": "/", "Signed-By": KEYRING}
     assert host.file(KEYRING).content_string.startswith("-----BEGIN PGP PUBLIC KEY BLOCK-----")
 

@@ -29,13 +29,16 @@ def test_nouveau_blacklisted(host):
     lines = [line for line in f.content_string.splitlines() if not line.startswith("#")]
     assert lines == ["blacklist nouveau", "options nouveau modeset=0"]
     # modprobe reads it: the effective configuration blacklists nouveau
-    assert "blacklist nouveau" in host.check_output("modprobe --showconfig 2>/dev/null | grep -i '^blacklist nouveau'")
+    assert "blacklist nouveau" in host.check_output(
+        "modprobe --showconfig 2>/dev/null | grep -i '^blacklist nouveau'"
+    )
 
 
 def test_nonfree_source_uses_the_instance_mirror(host):
     src = host.file("/etc/apt/sources.list.d/debian-nonfree.sources").content_string
     mirror = host.check_output(
-        "grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list | grep -oE 'https?://[^ ]+' | head -n1"
+        "grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list"
+        " | grep -oE 'https?://[^ ]+' | head -n1"
     )
     assert f"URIs: {mirror}" in src
     assert "Components: contrib non-free non-free-firmware" in src
@@ -44,5 +47,7 @@ def test_nonfree_source_uses_the_instance_mirror(host):
 
 def test_kernel_never_touched(host):
     # skip_kernel_checks: no headers; and in no mode does the role install a kernel image
-    installed = host.check_output("dpkg-query -W -f '${Package} ${Status}\\n' 'linux-image-*' 'linux-headers-*' 2>/dev/null || true")
+    installed = host.check_output(
+        "dpkg-query -W -f '${Package} ${Status}\\n' 'linux-image-*' 'linux-headers-*' 2>/dev/null || true"
+    )
     assert "install ok installed" not in installed

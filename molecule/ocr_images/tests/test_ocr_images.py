@@ -23,14 +23,16 @@ def test_host_has_the_controllers_image_id(host, name):
 @pytest.mark.parametrize("name", IMAGES)
 def test_image_labels_survived(host, name):
     version = host.check_output(
-        f"docker image inspect --format '{{{{index .Config.Labels \"org.opencontainers.image.version\"}}}}' {name}"
+        "docker image inspect --format "
+        f"'{{{{index .Config.Labels \"org.opencontainers.image.version\"}}}}' {name}"
     ).strip()
     assert version == "0.1.0"
 
 
 def test_web_image_runs_inside_the_host(host):
     out = host.check_output(
-        "docker run --rm --entrypoint python ocrstack/web:0.1.0-cpu -c 'import ocr_service, ctpn, crnn; print(\"ok\")'"
+        "docker run --rm --entrypoint python ocrstack/web:0.1.0-cpu "
+        "-c 'import ocr_service, ctpn, crnn; print(\"ok\")'"
     )
     assert out.strip() == "ok"
 

@@ -72,7 +72,7 @@ def test_only_the_current_modes_containers_run_healthy(host):
 
 
 def test_web_published_on_loopback_only(host):
-    out = host.check_output(f"docker port ocrstack-web-1 8080")
+    out = host.check_output("docker port ocrstack-web-1 8080")
     assert out.strip().splitlines() == [f"127.0.0.1:{PORT}"]
 
 
