@@ -4,3 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 docker build --network host -q -t molecule-debian12-systemd:local debian12-systemd
+docker build --network host -q -t molecule-debian12-docker:local debian12-docker
