@@ -47,7 +47,9 @@ def platform_images():
     subprocess.run([str(REPO / "molecule" / "_images" / "build.sh")], cwd=REPO, check=True, timeout=900)
 
 
-def molecule(*args: str, scenario: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+def molecule(
+    action: str, *ansible_args: str, scenario: str, extra_env: dict | None = None
+) -> subprocess.CompletedProcess:
     env = dict(
         os.environ,
         PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
@@ -59,12 +61,14 @@ def molecule(*args: str, scenario: str, extra_env: dict | None = None) -> subpro
     )
     start = time.monotonic()
     result = subprocess.run(
-        [str(BIN / "molecule"), *args, "-s", scenario],
+        [str(BIN / "molecule"), action, "-s", scenario, *(["--", *ansible_args] if ansible_args else [])],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     wall = time.monotonic() - start
-    flags = " ".join(f"{k}={v}" for k, v in (extra_env or {}).items())
-    print(f"molecule {' '.join(args)} -s {scenario} {flags}: rc={result.returncode} in {wall:.0f} s")
+    command = " ".join(
+        [action, "-s", scenario, *ansible_args, *(f"{k}={v}" for k, v in (extra_env or {}).items())]
+    )
+    print(f"molecule {command}: rc={result.returncode} in {wall:.0f} s")
     return result
 
 
@@ -80,19 +84,21 @@ def test_molecule_scenario(scenario, platform_images):
 
 def test_site_on_offline_hosts_then_host_a_flips_to_tfserving(platform_images):
     """molecule/site: playbooks/site.yml on three hosts without a route out; a second run changes
-    nothing; verify (each host's mode, the load balancer's spreading, host B failing under load);
-    then host A flipped to tfserving in the inventory: converge, idempotence, verify again."""
+    nothing and a --check --diff run on the configured hosts passes; verify (each host's mode, the
+    load balancer's spreading, host B failing under load); then host A flipped to tfserving in the
+    inventory: converge, idempotence, verify again."""
     flip = {"SITE_A_MODE": "tfserving"}
     try:
-        for step, extra_env in (
-            ("destroy", None), ("create", None), ("prepare", None),
-            ("converge", None), ("idempotence", None), ("verify", None),
-            ("converge", flip), ("idempotence", flip), ("verify", flip),
+        for step, ansible_args, extra_env in (
+            ("destroy", (), None), ("create", (), None), ("prepare", (), None),
+            ("converge", (), None), ("idempotence", (), None), ("converge", ("--check", "--diff"), None),
+            ("verify", (), None),
+            ("converge", (), flip), ("idempotence", (), flip), ("verify", (), flip),
         ):  # fmt: skip
-            result = molecule(step, scenario="site", extra_env=extra_env)
+            result = molecule(step, *ansible_args, scenario="site", extra_env=extra_env)
             for line in result.stdout.splitlines():
                 if "failure drill:" in line:
                     print(line.strip())
-            assert result.returncode == 0, f"{step} {extra_env or ''}\n{output(result)}"
+            assert result.returncode == 0, f"{step} {ansible_args} {extra_env or ''}\n{output(result)}"
     finally:
         molecule("destroy", scenario="site")
