@@ -22,7 +22,8 @@ def one(url: str, body: bytes) -> dict:
     request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "image/png"})
     result = {"start": start}
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        # longer than the load balancer may take: its server timeout (30 s) on one host, then a retry
+        with urllib.request.urlopen(request, timeout=120) as response:
             data = json.loads(response.read())
             result.update(status=response.status, served_by=response.headers.get("X-Served-By"))
             texts = [line["text"] for line in data.get("lines", [])]
