@@ -22,6 +22,7 @@ from crnn.preprocess import HEIGHT, crop_line
 
 # share of lines whose text is random level-1 hanzi, so every class is seen many times
 RANDOM_CHARS_SHARE = 0.25
+FULL_DEGRADE_SHARE = 0.5  # lines degraded at full (page) strength; the rest mildly
 # rough crop width per character at height 32 (hanzi are about square; Latin about half as wide)
 _WIDE_PX, _NARROW_PX = 30.0, 17.0
 
@@ -81,7 +82,10 @@ def make_sample(
     text = _pick_text(rng, source, cs, max_width)
     if not text:
         return None
-    s = lines.render_line(rng, split, text=text, degrade=True)
+    # half the lines as degraded as a degraded page (blur, noise and JPEG at full strength): the
+    # pages the recogniser reads in production are scanned, not rendered
+    mild = rng.random() >= FULL_DEGRADE_SHARE
+    s = lines.render_line(rng, split, text=text, degrade=True, mild=mild)
     text = s.text
     if not text or any(c not in cs for c in text):
         return None

@@ -40,6 +40,7 @@ class TrainConfig:
     min_pool: int = 256
     data_dir: str | None = None
     ckpt_minutes: float = 5.0
+    init_from: str | None = None
     charset: str = "gb2312_l1"
     channels: tuple[int, int, int, int] = (32, 64, 128, 192)
     lstm_units: int = 128
@@ -103,6 +104,23 @@ def load_model_from_run(run_dir: Path, checkpoint: str | None = None):
     return model, cs, int(step.numpy())
 
 
+def _init_from_savedmodel(model, saved_model_dir: Path) -> None:
+    """Warm start: the weights of an exported model (crnn-export) of the same shape and charset."""
+    import tensorflow as tf
+
+    variables = saved_model_dir / "variables" / "variables"
+    if not variables.with_suffix(".index").exists():
+        raise FileNotFoundError(f"{saved_model_dir} is not a SavedModel written by crnn-export")
+    # the exported module holds the Keras model as `model`: the same object path as here
+    try:
+        tf.train.Checkpoint(model=model).read(str(variables)).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError) as exc:
+        raise ValueError(
+            f"{saved_model_dir} does not fit this run's model (another charset, channels or "
+            f"--lstm-units?): {exc}"
+        ) from exc
+
+
 def lr_at(cfg: TrainConfig, step: int, frac_time: float) -> float:
     """Linear warmup, then constant, then decay over the last 30% of the time budget (to lr/20)."""
     warm = min(1.0, (step + 1) / max(cfg.warmup_steps, 1))
@@ -140,6 +158,9 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
         restored_from = manager.latest_checkpoint
     else:
         restored_from = None
+        if cfg.init_from:
+            _init_from_savedmodel(model, Path(cfg.init_from))
+            print(f"initialised the weights from {cfg.init_from}", flush=True)
     start_step = int(step.numpy())
 
     @tf.function(
@@ -289,6 +310,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lstm-units", type=int, default=128, help="first run only (stored in config.json)")
+    ap.add_argument(
+        "--init-from",
+        default=None,
+        help="first run only: start from the weights of an exported model (models/crnn/<version>)",
+    )
     args = ap.parse_args(argv)
     cfg = TrainConfig(
         run_dir=args.run_dir,
@@ -304,6 +330,7 @@ def main(argv: list[str] | None = None) -> None:
         ckpt_minutes=args.ckpt_minutes,
         threads=args.threads,
         lstm_units=args.lstm_units,
+        init_from=args.init_from,
     )
     Path(cfg.run_dir).mkdir(parents=True, exist_ok=True)
     print("config:", json.dumps(asdict(cfg)), flush=True)

@@ -37,9 +37,16 @@ def _fit(text: str, spec, size: int, budget: int) -> render.InkMask | None:
 
 
 def render_line(
-    rng: np.random.Generator, split: str = "train", text: str | None = None, degrade: bool = True
+    rng: np.random.Generator,
+    split: str = "train",
+    text: str | None = None,
+    degrade: bool = True,
+    mild: bool = True,
 ) -> LineSample:
-    """One line on a paper strip with 4-24 px margins around the ink (after any rotation)."""
+    """One line on a paper strip with 4-24 px margins around the ink (after any rotation).
+
+    mild=False degrades the strip as hard as a degraded page (`degrade.apply`'s full settings).
+    """
     source = TextSource(rng)
     margins = rng.integers(MARGIN_RANGE[0], MARGIN_RANGE[1] + 1, 4)  # left, top, right, bottom
     budget = MAX_WIDTH - int(margins[0] + margins[2]) - 2
@@ -74,7 +81,7 @@ def render_line(
 
     if rng.random() < 0.25:
         _cell_border(rng, image, (left, top, left + m.width, top + m.height), margins)
-    image, (quad,) = _degrade.apply(rng, image, [quad], mild=True)
+    image, (quad,) = _degrade.apply(rng, image, [quad], mild=mild)
     x0 = max(0, math.floor(float(quad[:, 0].min())) - int(margins[0]))
     y0 = max(0, math.floor(float(quad[:, 1].min())) - int(margins[1]))
     x1 = min(w, math.ceil(float(quad[:, 0].max())) + int(margins[2]))
