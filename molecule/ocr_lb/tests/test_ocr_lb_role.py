@@ -103,6 +103,25 @@ def test_a_backend_that_dies_costs_no_request(host):
     assert wait_for(lambda: backends_of(requests_(host, "POST", "/v1/ocr", count=10)) == {18081, 18082})
 
 
+def test_a_backend_that_closes_a_connection_mid_request_costs_no_request(host):
+    # A host whose service stops while a page is still arriving: the load balancer must hold the
+    # whole page to send it again to the other host (a 502 to the client before the fix).
+    host.check_output("mkdir -p /run/fake-ocr && rm -f /run/fake-ocr/18082.dropped")
+    host.check_output("touch /run/fake-ocr/18082.drop")
+    try:
+        results = []
+        for _ in range(8):  # one at a time, so the dropping host is picked again whenever it is back
+            results += requests_(host, "POST", "/v1/ocr", size=700_000)
+            time.sleep(0.6)
+    finally:
+        host.check_output("rm -f /run/fake-ocr/18082.drop")
+    dropped = host.file("/run/fake-ocr/18082.dropped")
+    assert dropped.exists and len(dropped.content_string.splitlines()) >= 1, "no request reached 18082"
+    assert [status for status, _ in results] == [200] * 8, results
+    assert backends_of(results) == {18081}
+    assert wait_for(lambda: backends_of(requests_(host, "POST", "/v1/ocr", count=10)) == {18081, 18082})
+
+
 def test_healthz_fails_when_no_backend_is_ready(host):
     set_down(host, 18081, True)
     set_down(host, 18082, True)
