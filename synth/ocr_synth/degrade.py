@@ -7,8 +7,11 @@ very matrix that warped the image. Quads use pixel-edge coordinates (a pixel (x,
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw
 
 MAX_ANGLE_DEG = 2.0
 
@@ -106,3 +109,31 @@ def apply(
     if draws[5] < 0.6:
         image = jpeg(image, quality)
     return image, [np.asarray(q, dtype=np.float32) for q in quads]
+
+
+def stamp(rng: np.random.Generator, image: np.ndarray, cx: float, cy: float, r: float) -> None:
+    """Red seal: ring or ellipse outline with a star, darken-blended so text under it stays visible."""
+    w, h = image.shape[1], image.shape[0]
+    rx, ry = r, r * (rng.uniform(0.65, 0.8) if rng.random() < 0.4 else 1.0)
+    pad = int(r) + 4
+    x0, y0 = max(0, int(cx) - pad), max(0, int(cy) - pad)
+    x1, y1 = min(w, int(cx) + pad), min(h, int(cy) + pad)
+    if x1 <= x0 or y1 <= y0:
+        return
+    mask = Image.new("L", (x1 - x0, y1 - y0), 0)
+    draw = ImageDraw.Draw(mask)
+    lx, ly = cx - x0, cy - y0
+    ring = max(2, int(r * rng.uniform(0.05, 0.09)))
+    draw.ellipse((lx - rx, ly - ry, lx + rx, ly + ry), outline=255, width=ring)
+    sr = min(rx, ry) * rng.uniform(0.25, 0.35)
+    star = [
+        (lx + (sr if k % 2 == 0 else sr * 0.4) * math.sin(k * math.pi / 5),
+         ly - (sr if k % 2 == 0 else sr * 0.4) * math.cos(k * math.pi / 5))
+        for k in range(10)
+    ]  # fmt: skip
+    draw.polygon(star, fill=255)
+    alpha = np.asarray(mask, dtype=np.float32)[..., None] / 255 * np.float32(rng.uniform(0.6, 0.9))
+    red = np.array([rng.uniform(190, 235), rng.uniform(20, 70), rng.uniform(30, 70)], np.float32)
+    region = image[y0:y1, x0:x1].astype(np.float32)
+    stamped = np.minimum(region, region * (1 - alpha) + red * alpha)
+    image[y0:y1, x0:x1] = stamped.astype(np.uint8)

@@ -36,16 +36,21 @@ def _fit(text: str, spec, size: int, budget: int) -> render.InkMask | None:
         size = min(new, size - 1)
 
 
+STAMP_SHARE = 0.15  # degraded lines with part of a red seal over them
+
+
 def render_line(
     rng: np.random.Generator,
     split: str = "train",
     text: str | None = None,
     degrade: bool = True,
     mild: bool = True,
+    stamps: bool = True,
 ) -> LineSample:
     """One line on a paper strip with 4-24 px margins around the ink (after any rotation).
 
-    mild=False degrades the strip as hard as a degraded page (`degrade.apply`'s full settings).
+    mild=False degrades the strip as hard as a degraded page (`degrade.apply`'s full settings);
+    stamps=False never puts a seal over it (STAMP_SHARE of degraded lines get one otherwise).
     """
     source = TextSource(rng)
     margins = rng.integers(MARGIN_RANGE[0], MARGIN_RANGE[1] + 1, 4)  # left, top, right, bottom
@@ -81,6 +86,11 @@ def render_line(
 
     if rng.random() < 0.25:
         _cell_border(rng, image, (left, top, left + m.width, top + m.height), margins)
+    if rng.random() < STAMP_SHARE and stamps:  # a seal over the line, as on invoices and receipts
+        r = float(rng.uniform(40, 75))
+        cx = float(rng.uniform(left, left + m.width))
+        cy = top + m.height / 2 + float(rng.uniform(-1.1, 1.1)) * r
+        _degrade.stamp(rng, image, cx, cy, r)
     image, (quad,) = _degrade.apply(rng, image, [quad], mild=mild)
     x0 = max(0, math.floor(float(quad[:, 0].min())) - int(margins[0]))
     y0 = max(0, math.floor(float(quad[:, 1].min())) - int(margins[1]))
