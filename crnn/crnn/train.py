@@ -113,7 +113,9 @@ def _init_from_savedmodel(model, saved_model_dir: Path) -> None:
         raise FileNotFoundError(f"{saved_model_dir} is not a SavedModel written by crnn-export")
     # the exported module holds the Keras model as `model`: the same object path as here
     try:
-        tf.train.Checkpoint(model=model).read(str(variables)).expect_partial().assert_existing_objects_matched()
+        tf.train.Checkpoint(model=model).read(
+            str(variables)
+        ).expect_partial().assert_existing_objects_matched()
     except (AssertionError, ValueError) as exc:
         raise ValueError(
             f"{saved_model_dir} does not fit this run's model (another charset, channels or "
