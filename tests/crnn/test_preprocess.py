@@ -1,5 +1,5 @@
 import numpy as np
-from crnn.preprocess import batch_crops, crop_line
+from crnn.preprocess import batch_crops, crop_line, stretch_contrast
 
 
 def _boxed_image():
@@ -66,3 +66,22 @@ def test_batch_crops_resizes_overlong_crops_down_to_max_width():
     images, widths = batch_crops([np.zeros((32, 3000), np.uint8)], max_width=1600)
     assert images.shape == (1, 32, 1616, 1)  # 1600 + the 16 px white margin
     assert widths.tolist() == [1600]
+
+
+def test_a_grey_low_contrast_line_is_stretched_to_black_on_white():
+    img = np.full((200, 400), 170, np.uint8)  # grey, unevenly lit paper
+    img[:, 200:] = 150
+    img[90:110, 100:300:6] = 110  # faint strokes
+    quad = np.array([[100, 85], [300, 85], [300, 115], [100, 115]], np.float32)
+    raw = crop_line(img, quad, stretch=False)
+    crop = crop_line(img, quad)
+    assert raw.min() >= 110 and raw.max() <= 170
+    assert crop.min() == 0 and crop.max() == 255
+    assert np.percentile(crop, 95) == 255  # the paper is white
+    assert np.array_equal(crop, stretch_contrast(raw))
+
+
+def test_a_crop_without_contrast_is_left_as_it_is():
+    blank = np.full((32, 100), 180, np.uint8)
+    blank[:, 50:] = 190
+    assert np.array_equal(stretch_contrast(blank), blank)
