@@ -12,7 +12,7 @@ from ocr_synth import render
 from ocr_synth.content import TextSource
 
 MAX_WIDTH = 1200  # widest strip, margins included
-SIZE_RANGE = (20, 48)
+SIZE_RANGE = (14, 48)  # font px; pages use 14-40, and small text is what scans blur most
 MARGIN_RANGE = (4, 24)
 MIN_INK_HEIGHT = 8  # generated texts thinner than this (e.g. "-..-") are drawn again
 
