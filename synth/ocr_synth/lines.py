@@ -14,6 +14,7 @@ from ocr_synth.content import TextSource
 MAX_WIDTH = 1200  # widest strip, margins included
 SIZE_RANGE = (14, 48)  # font px; pages use 14-40, and small text is what scans blur most
 MARGIN_RANGE = (4, 24)
+STAMP_SHARE = 0.15  # degraded lines with part of a red seal over them
 MIN_INK_HEIGHT = 8  # generated texts thinner than this (e.g. "-..-") are drawn again
 
 
@@ -34,9 +35,6 @@ def _fit(text: str, spec, size: int, budget: int) -> render.InkMask | None:
         if new < 10:
             return None
         size = min(new, size - 1)
-
-
-STAMP_SHARE = 0.15  # degraded lines with part of a red seal over them
 
 
 def render_line(

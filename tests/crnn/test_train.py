@@ -49,23 +49,20 @@ def test_a_new_run_can_start_from_an_exported_model_and_refuses_another_shape(tm
     small = dict(channels=(8, 16, 16, 32), lstm_units=16, threads=1, min_pool=64, batch_size=16)
 
     def cfg(run, **kw):
-        return TrainConfig(run_dir=str(tmp_path / run), minutes=5, lr=3e-3, warmup_steps=1, **small, **kw)
+        settings = dict(minutes=5, lr=3e-3, warmup_steps=1, **small) | kw
+        return TrainConfig(run_dir=str(tmp_path / run), **settings)
 
     trained = train(cfg("first", steps=30), sample_source=lambda: samples)
     model, cs, _ = load_model_from_run(tmp_path / "first")
     export_model(model, cs.chars, tmp_path / "export" / "1")
+    export = str(tmp_path / "export" / "1")
 
     # a learning rate of ~0: the losses are those of the exported weights, not of a random model
-    warm_cfg = cfg("warm", steps=3, init_from=str(tmp_path / "export" / "1"))
-    warm_cfg.lr = 1e-9
-    warm = train(warm_cfg, sample_source=lambda: samples)
-    cold_cfg = cfg("cold", steps=3)
-    cold_cfg.lr = 1e-9
-    cold = train(cold_cfg, sample_source=lambda: samples)
+    warm = train(cfg("warm", steps=3, lr=1e-9, init_from=export), sample_source=lambda: samples)
+    cold = train(cfg("cold", steps=3, lr=1e-9), sample_source=lambda: samples)
     assert np.mean(warm["losses"]) < 0.5 * np.mean(cold["losses"]), (warm["losses"], cold["losses"])
     assert np.mean(warm["losses"]) < 1.5 * np.mean(trained["losses"][-5:])
 
-    wider = cfg("wider", steps=1, init_from=str(tmp_path / "export" / "1"))
-    wider.lstm_units = 32
+    wider = cfg("wider", steps=1, lstm_units=32, init_from=export)
     with pytest.raises(ValueError, match="does not fit this run's model"):
         train(wider, sample_source=lambda: samples)
