@@ -16,7 +16,7 @@ import numpy as np
 
 from ocr_synth import degrade as _degrade
 from ocr_synth import fonts, render, vocab
-from ocr_synth.content import TextSource
+from ocr_synth.content import CHARSET_HINT, TextSource
 
 LAYOUTS = ("invoice", "receipt", "form", "paragraphs", "table")
 WIDTH_RANGE = (640, 1280)
@@ -569,7 +569,8 @@ def render_document(
         degrade = bool(rng.random() < 0.5)
     width, height = size
     specs = fonts.discover(split)
-    cjk = [s for s in specs if s.cjk and not s.bold]
+    # a page is set in one CJK family, so only families that can print everything content emits
+    cjk = [s for s in specs if s.cjk and not s.bold and fonts.covers(s, CHARSET_HINT)]
     cjk_bold = [s for s in specs if s.cjk and s.bold]
     latin = [s for s in specs if not s.cjk and not s.bold]
     cjk_font = cjk[int(rng.integers(len(cjk)))]

@@ -13,6 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from fontTools.ttLib import TTCollection, TTFont
 from PIL import ImageFont
 
 SPLITS = ("train", "eval")
@@ -20,10 +21,14 @@ SPLITS = ("train", "eval")
 # family name as FreeType reports it -> Debian package that ships it
 TRAIN_CJK_FAMILIES: dict[str, str] = {
     "WenQuanYi Micro Hei": "fonts-wqy-microhei",
+    "Droid Sans Fallback": "fonts-droid-fallback",  # no ASCII: drawn only for texts it covers
     "Noto Sans CJK SC": "fonts-noto-cjk",
     "Noto Serif CJK SC": "fonts-noto-cjk",
     "AR PL UMing CN": "fonts-arphic-uming",
+    "AR PL SungtiL GB": "fonts-arphic-gbsn00lp",
     "AR PL UKai CN": "fonts-arphic-ukai",
+    "AR PL KaitiM GB": "fonts-arphic-gkai00mp",
+    "LXGW WenKai": "fonts-lxgw-wenkai",
 }
 EVAL_CJK_FAMILIES: dict[str, str] = {
     "WenQuanYi Zen Hei": "fonts-wqy-zenhei",
@@ -146,3 +151,23 @@ def _discover(split: str) -> tuple[FontSpec, ...]:
 def load(spec: FontSpec, size: int) -> ImageFont.FreeTypeFont:
     """A PIL font for a spec and pixel size; cached because opening a big .ttc costs milliseconds."""
     return ImageFont.truetype(spec.path, size, index=spec.index)
+
+
+def covers(spec: FontSpec, text: str) -> bool:
+    """Whether the font has a glyph for every character of `text` (whitespace aside).
+
+    A missing glyph would be drawn as the font's empty box while the label says otherwise, so a
+    text is only ever drawn in a font that covers it (Droid Sans Fallback has no ASCII; the
+    Arphic GB fonts have no ¥).
+    """
+    cmap = _codepoints(spec.path, spec.index)
+    return all(ord(c) in cmap for c in text if not c.isspace())
+
+
+@functools.cache
+def _codepoints(path: str, index: int) -> frozenset[int]:
+    if path.lower().endswith((".ttc", ".otc")):
+        with TTCollection(path, lazy=True) as collection:
+            return frozenset(collection.fonts[index].getBestCmap())
+    with TTFont(path, fontNumber=index, lazy=True) as font:
+        return frozenset(font.getBestCmap())

@@ -95,13 +95,17 @@ def paper(rng: np.random.Generator, width: int, height: int, noise: float | None
 
 
 def pick_font(rng: np.random.Generator, split: str, text: str, bold_p: float = 0.15) -> fonts.FontSpec:
-    """A CJK font for any non-ASCII text; ASCII-only text may also get a Latin font."""
+    """A CJK font for any non-ASCII text; ASCII-only text may also get a Latin font.
+
+    Only fonts with a glyph for every character of the text are candidates (`fonts.covers`).
+    """
     specs = fonts.discover(split)
     pool = (
         [s for s in specs if s.cjk]
         if not is_ascii(text) or rng.random() < 0.4
         else [s for s in specs if not s.cjk]
     )
+    pool = [s for s in pool if fonts.covers(s, text)] or pool
     want_bold = rng.random() < bold_p
     matching = [s for s in pool if s.bold == want_bold] or pool
     return matching[int(rng.integers(len(matching)))]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
-from ocr_synth import fonts
-from ocr_synth.content import CHARSET_HINT
+from ocr_synth import fonts, render
+from ocr_synth.content import CHARSET_HINT, HANZI_LEVEL1
 
 
 def test_train_split_has_every_training_family_and_not_the_held_out_one():
@@ -45,16 +45,42 @@ def _glyph(font, ch):
     return m.size, bytes(m)
 
 
-def test_every_cjk_font_draws_every_charset_character():
-    """A missing glyph would draw a box (tofu) while the label says otherwise."""
-    specs = {s for split in fonts.SPLITS for s in fonts.discover(split) if s.cjk}
-    for spec in sorted(specs, key=lambda s: (s.family, s.bold)):
-        font = fonts.load(spec, 16)
-        notdef = _glyph(font, "\U0010fffd")
-        missing = [ch for ch in CHARSET_HINT[1:] if _glyph(font, ch) == notdef]
-        assert not missing, (spec.family, missing[:20])
-    # the check can see a missing glyph at all: a Latin font lacks hanzi
-    latin = next(s for s in fonts.discover("train") if s.family == "DejaVu Sans Mono")
-    font = fonts.load(latin, 16)
-    assert _glyph(font, "啊") == _glyph(font, "\U0010fffd")
-    assert np.any(np.asarray(font.getmask("A")))
+def _draws(spec, ch: str) -> bool:
+    """What FreeType really draws: anything but the font's missing-glyph box."""
+    font = fonts.load(spec, 16)
+    return _glyph(font, ch) != _glyph(font, "\U0010fffd")
+
+
+def test_coverage_agrees_with_what_the_font_draws():
+    """`covers` reads the font's character map; here each answer is checked against a drawing."""
+    specs = {s for split in fonts.SPLITS for s in fonts.discover(split) if not s.bold}
+    probe = "A0-.,:¥。，：啊鬼" + CHARSET_HINT[100:3873:97]
+    for spec in sorted(specs, key=lambda s: s.family):
+        for ch in probe:
+            assert fonts.covers(spec, ch) == _draws(spec, ch), (spec.family, ch)
+    droid = next(s for s in fonts.discover("train") if s.family == "Droid Sans Fallback")
+    assert fonts.covers(droid, "完成交货。") and not fonts.covers(droid, "SN-0766")
+    assert fonts.covers(droid, "完成 交货")  # spaces need no glyph
+
+
+def test_every_cjk_family_has_every_level_1_hanzi_and_the_common_punctuation():
+    """Whatever else a family lacks, it can draw any line of hanzi and ，。：；！？（）《》、."""
+    for spec in (s for split in fonts.SPLITS for s in fonts.discover(split) if s.cjk):
+        assert fonts.covers(spec, HANZI_LEVEL1 + "，。：；！？（）《》、"), spec.family
+
+
+def test_the_held_out_font_and_some_training_fonts_print_everything_content_emits():
+    """Pages are set in one CJK family, chosen among these; the eval split never falls back."""
+    assert all(fonts.covers(s, CHARSET_HINT) for s in fonts.discover("eval") if s.cjk)
+    whole = {s.family for s in fonts.discover("train") if s.cjk and fonts.covers(s, CHARSET_HINT)}
+    assert {"Noto Sans CJK SC", "WenQuanYi Micro Hei", "LXGW WenKai"} <= whole
+    assert "Droid Sans Fallback" not in whole  # no ASCII
+
+
+def test_a_line_is_only_drawn_in_a_font_that_has_all_its_glyphs():
+    rng = np.random.default_rng(3)
+    droid = next(s for s in fonts.discover("train") if s.family == "Droid Sans Fallback")
+    picked = {render.pick_font(rng, "train", "金额：¥1280.00").family for _ in range(200)}
+    assert picked.isdisjoint({"Droid Sans Fallback", "AR PL SungtiL GB", "AR PL KaitiM GB"})
+    picked_cjk_only = {render.pick_font(rng, "train", "完成交货").family for _ in range(300)}
+    assert droid.family in picked_cjk_only and "AR PL KaitiM GB" in picked_cjk_only
