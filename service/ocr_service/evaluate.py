@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -27,6 +28,7 @@ import numpy as np
 from crnn.metrics import edits, normalize
 from ctpn.metrics import match_quads
 from ctpn.postprocess import reading_order
+from rapidfuzz.distance import Levenshtein
 
 PredictedLine = tuple[str, np.ndarray]  # (text, quad (4, 2))
 Engine = Callable[[np.ndarray], list[PredictedLine]]
@@ -98,35 +100,75 @@ class Score:
         }
 
 
+@dataclass(frozen=True)
+class LineResult:
+    """One ground-truth line and what was read for it, or one prediction that matched nothing."""
+
+    ref: str | None  # None: a spurious prediction
+    hyp: str | None  # None: a missed ground-truth line
+    quad: np.ndarray  # the ground-truth quad (the prediction's for a spurious line)
+
+    @property
+    def edits_norm(self) -> int:
+        return edits(normalize(self.hyp or ""), normalize(self.ref or ""))
+
+
+def match_lines(
+    predicted: Sequence[PredictedLine],
+    truth: Sequence[tuple[str, np.ndarray]],
+    iou_threshold: float = 0.5,
+) -> list[LineResult]:
+    """Ground-truth lines in order, each with its matched prediction's text, then the spurious ones."""
+    pairs = match_quads([q for _, q in predicted], [q for _, q in truth], iou_threshold)
+    matched_gt = {g: p for p, g, _ in pairs}
+    matched_pred = set(matched_gt.values())
+    results = [
+        LineResult(ref, predicted[matched_gt[g]][0] if g in matched_gt else None, quad)
+        for g, (ref, quad) in enumerate(truth)
+    ]
+    spurious = (p for p in range(len(predicted)) if p not in matched_pred)
+    results += [LineResult(None, predicted[p][0], predicted[p][1]) for p in spurious]
+    return results
+
+
 def score_page(
     predicted: Sequence[PredictedLine],
     truth: Sequence[tuple[str, np.ndarray]],
     iou_threshold: float = 0.5,
 ) -> Score:
-    pairs = match_quads([q for _, q in predicted], [q for _, q in truth], iou_threshold)
-    score = Score(pages=1, gt_lines=len(truth), pred_lines=len(predicted), matched=len(pairs))
-    matched_pred = {p for p, _, _ in pairs}
-    matched_gt = {g: p for p, g, _ in pairs}
-    for g, (ref, _) in enumerate(truth):
-        ref_n = normalize(ref)
+    return score_lines(match_lines(predicted, truth, iou_threshold), predicted, truth)
+
+
+def score_lines(
+    results: Sequence[LineResult],
+    predicted: Sequence[PredictedLine],
+    truth: Sequence[tuple[str, np.ndarray]],
+) -> Score:
+    """A page's score from its matched lines (`match_lines`)."""
+    score = Score(pages=1, gt_lines=len(truth), pred_lines=len(predicted))
+    for line in results:
+        ref, hyp = line.ref or "", line.hyp or ""
+        score.matched += line.ref is not None and line.hyp is not None
         score.ref_chars_raw += len(ref)
-        score.ref_chars_norm += len(ref_n)
-        if g in matched_gt:
-            hyp = predicted[matched_gt[g]][0]
-            hyp_n = normalize(hyp)
-            score.edits_raw += edits(hyp, ref)
-            score.edits_norm += edits(hyp_n, ref_n)
+        score.ref_chars_norm += len(normalize(ref))
+        score.edits_raw += edits(hyp, ref)
+        score.edits_norm += line.edits_norm
+        if line.ref is not None and line.hyp is not None:
             score.exact_raw += hyp == ref
-            score.exact_norm += hyp_n == ref_n
-        else:
-            score.edits_raw += len(ref)
-            score.edits_norm += len(ref_n)
-    for p, (hyp, _) in enumerate(predicted):
-        if p not in matched_pred:
-            score.edits_raw += len(hyp)
-            score.edits_norm += len(normalize(hyp))
+            score.exact_norm += normalize(hyp) == normalize(ref)
     score.page_edits_norm = edits(_page_text(predicted), _page_text(truth))
     return score
+
+
+def confusions(results: Iterable[LineResult]) -> Counter[tuple[str, str]]:
+    """(reference, read) pieces of every edit on the normalised texts: ('.', ',') is 。 read as ，."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for line in results:
+        ref, hyp = normalize(line.ref or ""), normalize(line.hyp or "")
+        for op in Levenshtein.opcodes(ref, hyp):
+            if op.tag != "equal":
+                counts[ref[op.src_start : op.src_end], hyp[op.dest_start : op.dest_end]] += 1
+    return counts
 
 
 def read_truth(path: Path) -> list[tuple[str, np.ndarray]]:
@@ -157,11 +199,15 @@ def evaluation_set(seed: int, count: int, split: str = "eval") -> Iterable[tuple
 
 
 def evaluate(
-    engine: Engine, docs: Sequence[tuple[str, object]], progress: bool = True
+    engine: Engine,
+    docs: Sequence[tuple[str, object]],
+    progress: bool = True,
+    lines_out: list[tuple[str, int, LineResult]] | None = None,
 ) -> tuple[dict[str, Score], float]:
     """Score `engine` on `docs` from `evaluation_set`.
 
     Returns ({"clean": Score, "degraded": Score, "all": Score}, seconds spent inside the engine).
+    `lines_out`, if given, receives (half, page index, LineResult) for every line.
     """
     import time
 
@@ -169,14 +215,30 @@ def evaluate(
 
     scores = {"clean": Score(), "degraded": Score(), "all": Score()}
     elapsed = 0.0
-    for half, doc in tqdm(docs, disable=not progress, desc="evaluate", unit="page"):
+    for index, (half, doc) in enumerate(tqdm(docs, disable=not progress, desc="evaluate", unit="page")):
         start = time.perf_counter()
         predicted = engine(doc.image)
         elapsed += time.perf_counter() - start
-        page = score_page(predicted, [(line.text, line.quad) for line in doc.lines])
+        truth = [(line.text, line.quad) for line in doc.lines]
+        results = match_lines(predicted, truth)
+        page = score_lines(results, predicted, truth)
         scores[half] += page
         scores["all"] += page
+        if lines_out is not None:
+            lines_out.extend((half, index, line) for line in results)
     return scores, elapsed
+
+
+def write_errors(path: Path, lines: Iterable[tuple[str, int, LineResult]]) -> Counter[tuple[str, str]]:
+    """Every line read wrong (normalised) as JSON lines; returns the confusions among them."""
+    wrong = [(half, page, line) for half, page, line in lines if line.edits_norm]
+    with open(path, "w", encoding="utf-8") as out:
+        for half, page, line in wrong:
+            quad = np.asarray(line.quad).round(1).tolist()
+            row = {"half": half, "page": page, "ref": line.ref, "read": line.hyp,
+                   "edits_norm": line.edits_norm, "quad": quad}  # fmt: skip
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return confusions(line for _, _, line in wrong)
 
 
 def pipeline_engine(model_dir: Path) -> Engine:
@@ -193,8 +255,10 @@ def pipeline_engine(model_dir: Path) -> Engine:
 
 def format_table(rows: dict[str, dict[str, Score]]) -> str:
     """One row per (engine, half) with the figures the issue asks for."""
-    header = f"{'engine':<12}{'half':<10}{'pages':>6}{'P':>8}{'R':>8}{'F1':>8}" \
-             f"{'CER':>8}{'CERn':>8}{'pCERn':>8}{'acc':>8}{'accn':>8}"
+    header = (
+        f"{'engine':<12}{'half':<10}{'pages':>6}{'P':>8}{'R':>8}{'F1':>8}"
+        f"{'CER':>8}{'CERn':>8}{'pCERn':>8}{'acc':>8}{'accn':>8}"
+    )
     out = [header, "-" * len(header)]
     for engine, halves in rows.items():
         for half, s in halves.items():
@@ -212,11 +276,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=12345, help="evaluation seed (never used in training)")
     parser.add_argument("--count", type=int, default=40, help="documents, half clean, half degraded")
     parser.add_argument("--split", default="eval", choices=("eval", "train"))
+    parser.add_argument(
+        "--errors", type=Path, metavar="FILE",
+        help="write every line read wrong (JSON lines: half, page, ref, read, edits, quad) and print "
+        "the most common confusions",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     docs = list(evaluation_set(args.seed, args.count, args.split))
-    scores, elapsed = evaluate(pipeline_engine(args.models), docs)
+    lines: list[tuple[str, int, LineResult]] = []
+    scores, elapsed = evaluate(pipeline_engine(args.models), docs, lines_out=lines)
     print(format_table({"ocrstack": scores}))
     print(f"{len(docs)} pages in {elapsed:.1f} s ({elapsed / len(docs) * 1000:.0f} ms/page)")
+    if args.errors:
+        counts = write_errors(args.errors, lines)
+        print(f"lines read wrong: {args.errors}; most common confusions (normalised reference -> read):")
+        top = counts.most_common(15)
+        print("  " + "  ".join(f"{ref or '∅'!r}->{hyp or '∅'!r} {n}" for (ref, hyp), n in top))
     return 0
 
 

@@ -1,8 +1,10 @@
 """End-to-end scoring: the numbers behind every figure we report, checked by hand."""
 
+import json
+
 import numpy as np
 import pytest
-from ocr_service.evaluate import Score, score_page
+from ocr_service.evaluate import Score, match_lines, score_page, write_errors
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
@@ -67,3 +69,28 @@ def test_page_cer_forgives_a_different_line_segmentation_but_not_misreads():
 def test_page_text_follows_reading_order_not_list_order():
     shuffled = [TRUTH[1], TRUTH[0]]
     assert score_page(shuffled, TRUTH).page_edits_norm == 0
+
+
+def test_every_line_is_reported_with_what_was_read_for_it():
+    truth = [*TRUTH, ("单价", box(100, 120, 130, 140))]
+    predicted = [("发票号码：12346", box(12, 11, 208, 41)), TRUTH[1], ("噪点", box(300, 300, 340, 320))]
+    results = match_lines(predicted, truth)
+    assert [(r.ref, r.hyp, r.edits_norm) for r in results] == [
+        ("发票号码：12345", "发票号码：12346", 1),
+        ("合计 ¥99.00", "合计 ¥99.00", 0),
+        ("单价", None, 2),  # missed
+        (None, "噪点", 2),  # spurious
+    ]
+    np.testing.assert_array_equal(results[2].quad, truth[2][1])
+
+
+def test_errors_file_lists_the_lines_read_wrong_and_the_confusions(tmp_path):
+    results = match_lines([("合计，¥99.00", TRUTH[1][1]), ("发票号码:I2345", TRUTH[0][1])], TRUTH)
+    counts = write_errors(tmp_path / "errors.jsonl", [("clean", 0, r) for r in results])
+    rows = [json.loads(line) for line in (tmp_path / "errors.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["half"], r["page"], r["ref"], r["read"], r["edits_norm"]) for r in rows] == [
+        ("clean", 0, "发票号码：12345", "发票号码:I2345", 1),
+        ("clean", 0, "合计 ¥99.00", "合计，¥99.00", 1),
+    ]
+    assert rows[0]["quad"] == TRUTH[0][1].tolist()
+    assert counts == {("1", "I"): 1, ("", ","): 1}  # normalised: '：' is ':', '，' is ','
