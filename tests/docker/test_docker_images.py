@@ -42,13 +42,17 @@ def last_commit(*paths: str) -> str:
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
 
 
+# what docker/base/Dockerfile copies: a change to the development pins must not rebuild the base
+BASE_REQUIREMENTS = ("requirements/runtime.txt", "requirements/tfserving-api.txt", "requirements/image.txt")
+
+
 def test_images_carry_version_and_revision_labels_and_tags(images):
     # web and stand-in: this checkout's revision; base: the last commit of its own inputs, so that a
     # commit elsewhere leaves the base image, and the web image's build cache, as they are
     for tag, revision in (
         (images["web"], last_commit()),
         (images["standin"], last_commit()),
-        (f"ocrstack/base:{VERSION}-cpu", last_commit("docker/base", "requirements")),
+        (f"ocrstack/base:{VERSION}-cpu", last_commit("docker/base", *BASE_REQUIREMENTS)),
     ):
         info = inspect(tag)
         labels = info["Config"]["Labels"]

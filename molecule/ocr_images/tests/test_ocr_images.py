@@ -2,11 +2,18 @@
 engine (the build host), under the same tags, and no tarball left behind."""
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
-# The web image the role built in converge (version 0.1.0-molecule), and the stand-in it shipped as is.
-VERSIONS = {"ocrstack/web:0.1.0-molecule-cpu": "0.1.0-molecule", "ocrstack/tfserving-standin:0.1.0": "0.1.0"}
+REPO = Path(__file__).resolve().parents[3]
+# The web and lb images the role built in converge (version 0.1.0-molecule), and the stand-in it
+# shipped as it was.
+VERSIONS = {
+    "ocrstack/web:0.1.0-molecule-cpu": "0.1.0-molecule",
+    "ocrstack/lb:0.1.0-molecule": "0.1.0-molecule",
+    "ocrstack/tfserving-standin:0.1.0": "0.1.0",
+}
 IMAGES = list(VERSIONS)
 
 
@@ -32,6 +39,29 @@ def test_image_labels_survived(host, name):
         f"'{{{{index .Config.Labels \"org.opencontainers.image.version\"}}}}' {name}"
     ).strip()
     assert version == VERSIONS[name]
+
+
+def _label(name: str, label: str) -> str:
+    fmt = f'{{{{index .Config.Labels "{label}"}}}}'
+    return subprocess.run(
+        ["docker", "image", "inspect", "--format", fmt, name], check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def _last_commit(*paths: str) -> str:
+    command = ["git", "log", "-1", "--abbrev=12", "--format=%h", "--", *paths]
+    return subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("name", "inputs"),
+    [("ocrstack/web:0.1.0-molecule-cpu", ()), ("ocrstack/lb:0.1.0-molecule", ("docker/lb",))],
+)
+def test_images_were_built_under_the_revision_of_their_inputs(host, name, inputs):
+    """As docker/build tags them: a commit that does not touch docker/lb keeps the lb image."""
+    revision = _label(name, "org.opencontainers.image.revision")
+    assert revision.removesuffix("-dirty") == _last_commit(*inputs)
+    assert _controller_id(f"{name}-{revision}") == _controller_id(name)
 
 
 def test_web_image_runs_inside_the_host(host):
