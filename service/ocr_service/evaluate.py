@@ -22,6 +22,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -108,7 +109,7 @@ class LineResult:
     hyp: str | None  # None: a missed ground-truth line
     quad: np.ndarray  # the ground-truth quad (the prediction's for a spurious line)
 
-    @property
+    @cached_property  # scoring, the errors file and its filter all ask
     def edits_norm(self) -> int:
         return edits(normalize(self.hyp or ""), normalize(self.ref or ""))
 
@@ -148,14 +149,15 @@ def score_lines(
     score = Score(pages=1, gt_lines=len(truth), pred_lines=len(predicted))
     for line in results:
         ref, hyp = line.ref or "", line.hyp or ""
+        ref_n = normalize(ref)
         score.matched += line.ref is not None and line.hyp is not None
         score.ref_chars_raw += len(ref)
-        score.ref_chars_norm += len(normalize(ref))
+        score.ref_chars_norm += len(ref_n)
         score.edits_raw += edits(hyp, ref)
         score.edits_norm += line.edits_norm
         if line.ref is not None and line.hyp is not None:
             score.exact_raw += hyp == ref
-            score.exact_norm += normalize(hyp) == normalize(ref)
+            score.exact_norm += line.edits_norm == 0
     score.page_edits_norm = edits(_page_text(predicted), _page_text(truth))
     return score
 
