@@ -16,7 +16,8 @@ Modes, each while its file exists:
   gunicorn does with a connection it had accepted when it stops; each one appends a line to
   <port>.dropped.
 - <port>.busy: answer 503 {"error": {"code": "busy"}} (a host shedding load).
-A request header X-Fake-Sleep: <seconds> makes the answer wait that long (a slow page).
+A request header X-Fake-Sleep: <seconds> makes the answer wait that long (a slow page), and
+X-Fake-Hold: <name> makes it wait while /run/fake-ocr/hold-<name> exists (50 s at most).
 """
 
 import json
@@ -81,6 +82,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         self.rfile.read(length)
         time.sleep(float(self.headers.get("X-Fake-Sleep", 0)))
+        hold = RUN / f"hold-{self.headers.get('X-Fake-Hold', '')}"
+        deadline = time.monotonic() + 50
+        while "X-Fake-Hold" in self.headers and hold.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
         if BUSY.exists():
             self.answer(503, {"error": {"code": "busy", "message": "all workers busy"}, "backend": PORT})
             return
