@@ -94,13 +94,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--split", default="eval", choices=("eval", "heldout"), help="generated pages' fonts")
     parser.add_argument("--count", type=int, default=None, help="pages (default 20; with --truth all)")
     parser.add_argument("--truth", type=Path, metavar="DIR", help="a folder of labelled pages (truth.json)")
     parser.add_argument("--iou", type=float, nargs="+", default=[0.5], metavar="T")
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     args = parser.parse_args()
 
-    docs = load_docs(args.truth, args.seed, args.count if args.truth else args.count or 20)
+    docs = load_docs(args.truth, args.seed, args.count if args.truth else args.count or 20, args.split)
     rows: dict[str, dict[str, Score]] = {}
     speed: dict[str, float] = {}
     for name in args.engines:

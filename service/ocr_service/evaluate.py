@@ -341,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="documents, half clean, half degraded (default 40); with --truth: the first N pages "
         "(default all)",
     )  # fmt: skip
-    parser.add_argument("--split", default="eval", choices=("eval", "train"))
+    parser.add_argument("--split", default="eval", choices=("eval", "heldout", "train"))
     parser.add_argument(
         "--truth", type=Path, metavar="DIR",
         help="score on a folder of labelled pages (images + truth.json) instead of generated ones",
