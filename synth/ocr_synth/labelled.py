@@ -41,6 +41,10 @@ class LabelledPage:
     @cached_property
     def image(self) -> np.ndarray:
         """The page as uint8 RGB (read once, on first use)."""
+        return self.read_rgb()
+
+    def read_rgb(self) -> np.ndarray:
+        """The page as uint8 RGB, read from disk now (for training, which must not keep every page)."""
         bgr = cv2.imread(str(self.path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise LabelledFolderError(f"{self.path}: not an image OpenCV can read")
