@@ -22,12 +22,12 @@ def _el9_only(host):
 
 def _repo(host):
     parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(host.file("/etc/yum.repos.d/cuda.repo").content_string)
+    parser.read_string(host.file("/etc/yum.repos.d/cuda-rhel9.repo").content_string)
     return parser
 
 
 def test_repository_definition_is_nvidia_rhel9_with_gpgcheck(host):
-    f = host.file("/etc/yum.repos.d/cuda.repo")
+    f = host.file("/etc/yum.repos.d/cuda-rhel9.repo")
     assert f.user == "root" and f.mode == 0o644
     section = dict(_repo(host)[REPO_ID])
     assert section["baseurl"] == REPO
