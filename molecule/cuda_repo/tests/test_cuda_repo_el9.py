@@ -5,19 +5,12 @@ The platform's limits: molecule/_images/README.md."""
 
 import configparser
 
-import pytest
-
 testinfra_hosts = ["ansible://all"]
+PLATFORM = "rocky"
 
 MIRROR = "http://127.0.0.1:8899"
 REPO = f"{MIRROR}/compute/cuda/repos/rhel9/x86_64"
 REPO_ID = "cuda-rhel9-x86_64"
-
-
-@pytest.fixture(autouse=True)
-def _el9_only(host):
-    if host.system_info.distribution != "rocky":
-        pytest.skip("el9 platform only")
 
 
 def _repo(host):

@@ -1,18 +1,11 @@
 """State the cuda_repo role must leave on a Debian 12 host, against the scenario's offline mirror."""
 
-import pytest
-
 testinfra_hosts = ["ansible://all"]
+PLATFORM = "debian"  # el9: test_cuda_repo_el9.py
 
 MIRROR = "http://127.0.0.1:8899"
 REPO = f"{MIRROR}/compute/cuda/repos/debian12/x86_64"
 KEYRING = "/usr/share/keyrings/cuda-archive-keyring.asc"
-
-
-@pytest.fixture(autouse=True)
-def _debian_only(host):
-    if host.system_info.distribution != "debian":
-        pytest.skip("Debian platform only (el9: test_cuda_repo_el9.py)")
 
 
 def _deb822(text):
