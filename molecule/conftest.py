@@ -28,3 +28,16 @@ def el9_only(host):
     """One test of a shared module that holds on the el9 platform only."""
     if host.system_info.distribution != "rocky":
         pytest.skip("el9 platform only")
+
+
+@pytest.fixture
+def yum_repo(host):
+    """A function (path, repo id) -> that repository's settings as dnf reads them (a dict)."""
+    import configparser
+
+    def read(path, repo_id):
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read_string(host.file(path).content_string)
+        return dict(parser[repo_id])
+
+    return read

@@ -3,8 +3,6 @@
 checked against the key the repository definition names, and its nvidia-driver module streams.
 The platform's limits: molecule/_images/README.md."""
 
-import configparser
-
 testinfra_hosts = ["ansible://all"]
 PLATFORM = "rocky"
 
@@ -13,16 +11,10 @@ REPO = f"{MIRROR}/compute/cuda/repos/rhel9/x86_64"
 REPO_ID = "cuda-rhel9-x86_64"
 
 
-def _repo(host):
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(host.file("/etc/yum.repos.d/cuda-rhel9.repo").content_string)
-    return parser
-
-
-def test_repository_definition_is_nvidia_rhel9_with_gpgcheck(host):
+def test_repository_definition_is_nvidia_rhel9_with_gpgcheck(host, yum_repo):
     f = host.file("/etc/yum.repos.d/cuda-rhel9.repo")
     assert f.user == "root" and f.mode == 0o644
-    section = dict(_repo(host)[REPO_ID])
+    section = yum_repo("/etc/yum.repos.d/cuda-rhel9.repo", REPO_ID)
     assert section["baseurl"] == REPO
     assert section["enabled"] == "1"
     assert section["gpgcheck"] == "1"

@@ -88,12 +88,8 @@ def test_el9_ce_packages_at_the_pinned_versions(host, name, evr):
 
 
 @pytest.mark.usefixtures("el9_only")
-def test_el9_ce_repository_is_dockers_centos_layout_with_its_key(host):
-    import configparser
-
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(host.file("/etc/yum.repos.d/docker-ce-stable.repo").content_string)
-    section = dict(parser["docker-ce-stable"])
+def test_el9_ce_repository_is_dockers_centos_layout_with_its_key(host, yum_repo):
+    section = yum_repo("/etc/yum.repos.d/docker-ce-stable.repo", "docker-ce-stable")
     assert section["baseurl"] == f"{EL9_MIRROR}/centos/9/$basearch/stable"
     assert section["gpgcheck"] == "1"
     assert section["gpgkey"] == f"{EL9_MIRROR}/centos/gpg"

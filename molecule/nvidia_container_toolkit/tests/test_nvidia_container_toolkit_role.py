@@ -13,18 +13,14 @@ testinfra_hosts = ["ansible://all"]
 
 REPO = "http://127.0.0.1:8899/libnvidia-container/stable/deb/amd64/"
 KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.asc"
+PACKAGES = [
+    "nvidia-container-toolkit", "nvidia-container-toolkit-base",
+    "libnvidia-container-tools", "libnvidia-container1",
+]  # fmt: skip
 
 
 @pytest.mark.usefixtures("debian_only")
-@pytest.mark.parametrize(
-    "name",
-    [
-        "nvidia-container-toolkit",
-        "nvidia-container-toolkit-base",
-        "libnvidia-container-tools",
-        "libnvidia-container1",
-    ],
-)
+@pytest.mark.parametrize("name", PACKAGES)
 def test_packages_pinned_not_newest(host, name):
     pkg = host.package(name)
     assert pkg.is_installed
@@ -79,27 +75,15 @@ EL9_MIRROR = "http://127.0.0.1:8899/libnvidia-container"
 
 
 @pytest.mark.usefixtures("el9_only")
-@pytest.mark.parametrize(
-    "name",
-    [
-        "nvidia-container-toolkit",
-        "nvidia-container-toolkit-base",
-        "libnvidia-container-tools",
-        "libnvidia-container1",
-    ],
-)
+@pytest.mark.parametrize("name", PACKAGES)
 def test_el9_packages_pinned_not_newest(host, name):
     # the repository also offers 1.18.0-1: the pin must win
     assert host.check_output(f"rpm -q --qf '%{{VERSION}}-%{{RELEASE}}' {name}") == "1.17.8-1"
 
 
 @pytest.mark.usefixtures("el9_only")
-def test_el9_repository_checks_the_signed_metadata_with_nvidias_key_url(host):
-    import configparser
-
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read_string(host.file("/etc/yum.repos.d/nvidia-container-toolkit.repo").content_string)
-    section = dict(parser["nvidia-container-toolkit"])
+def test_el9_repository_checks_the_signed_metadata_with_nvidias_key_url(host, yum_repo):
+    section = yum_repo("/etc/yum.repos.d/nvidia-container-toolkit.repo", "nvidia-container-toolkit")
     assert section["baseurl"] == f"{EL9_MIRROR}/stable/rpm/$basearch"
     assert (section["repo_gpgcheck"], section["gpgcheck"]) == ("1", "0")
     assert section["gpgkey"] == f"{EL9_MIRROR}/gpgkey"
