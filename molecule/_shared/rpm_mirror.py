@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build signed yum/dnf repositories for the el9 Molecule platform (molecule/_shared/el9_mirror.yml).
+"""Build signed yum/dnf repositories for the el9 Molecule platform (molecule/_shared/vars/el9_mirror.yml).
 
 Runs INSIDE the test instance (python3, rpmbuild, rpmsign, createrepo_c, modifyrepo_c, gpg: the
 molecule-el9-systemd image). Input: a JSON file {"root": DIR, "gnupghome": DIR, "repos": [...]}:
@@ -108,7 +108,7 @@ def spec_text(group: list[dict]) -> str:
         suffix = "" if i == 0 else f" -n {pkg['name']}"
         head += [
             f"%description{suffix}",
-            f"Test stand-in for {pkg['name']} (molecule/_shared/el9_mirror.yml).",
+            f"Test stand-in for {pkg['name']} (molecule/_shared/vars/el9_mirror.yml).",
         ]
         if i == 0:
             lines += head
