@@ -80,3 +80,5 @@ def test_el8_9_enable_the_dkms_stream_and_pin_the_whole_set(distribution, major,
     assert not [p for p in packages if p.startswith("@")]  # never the stream's profile (its newest driver)
     assert var("_nvidia_driver_base_packages") == ["dkms"] and var("_nvidia_driver_epel") is True
     assert var("_nvidia_driver_crb_repo_os") == crb
+    # the repository exempted from modular filtering for the pinned install is NVIDIA's (cuda_repo's)
+    assert var("_nvidia_driver_cuda_repo_id") == f"cuda-rhel{major}-x86_64"
