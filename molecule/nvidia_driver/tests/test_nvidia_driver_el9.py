@@ -47,5 +47,10 @@ def test_the_set_is_version_locked_and_an_upgrade_keeps_it(host):
     locks = host.check_output("dnf -q versionlock list")
     for name in PACKAGES:
         assert f"{name}-{PINNED}.*" in locks, locks
-    upgrades = host.run("dnf -q list --upgrades 'nvidia*' 'kmod-nvidia*'")
-    assert "535.288.01" not in upgrades.stdout, upgrades.stdout
+    # `dnf list --upgrades` ignores locks by design (no depsolving); an upgrade resolves with them.
+    # --assumeno: the transaction is computed and shown, never run.
+    upgrade = host.run("dnf --assumeno upgrade 'nvidia*' 'kmod-nvidia*'")
+    assert "535.288.01" not in upgrade.stdout + upgrade.stderr, upgrade.stdout + upgrade.stderr
+    # without the locks the same upgrade would take the newer driver (the test can fail)
+    unlocked = host.run("dnf --assumeno --disableplugin=versionlock upgrade 'nvidia*' 'kmod-nvidia*'")
+    assert "535.288.01" in unlocked.stdout, unlocked.stdout + unlocked.stderr
