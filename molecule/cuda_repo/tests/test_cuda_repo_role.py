@@ -1,6 +1,7 @@
 """State the cuda_repo role must leave on a Debian 12 host, against the scenario's offline mirror."""
 
 testinfra_hosts = ["ansible://all"]
+PLATFORM = "debian"  # el9: test_cuda_repo_el9.py
 
 MIRROR = "http://127.0.0.1:8899"
 REPO = f"{MIRROR}/compute/cuda/repos/debian12/x86_64"

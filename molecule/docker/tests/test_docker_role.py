@@ -1,4 +1,5 @@
-"""State the docker role must leave on a Debian 12 host (Docker-in-Docker)."""
+"""State the docker role must leave on a Debian 12 host and on the el9 platform (Docker-in-Docker);
+tests that hold on one platform only say so (usefixtures debian_only / el9_only)."""
 
 import json
 
@@ -7,6 +8,7 @@ import pytest
 testinfra_hosts = ["ansible://all"]
 
 
+@pytest.mark.usefixtures("debian_only")
 def test_engine_package_from_debian_is_installed(host):
     pkg = host.package("docker.io")
     assert pkg.is_installed
@@ -38,6 +40,7 @@ def test_running_daemon_uses_the_merged_file(host):
     assert "molecule.preexisting=kept" in info["Labels"]
 
 
+@pytest.mark.usefixtures("debian_only")
 def test_ce_repository_definition_points_at_the_mirror_and_is_signed(host):
     src = host.file("/etc/apt/sources.list.d/docker.sources")
     assert src.mode == 0o644
@@ -59,6 +62,42 @@ def test_ce_repository_definition_points_at_the_mirror_and_is_signed(host):
 
 
 @pytest.mark.parametrize("plugin_dir", ["/usr/libexec/docker/cli-plugins"])
+@pytest.mark.usefixtures("debian_only")
 def test_no_compose_plugin_from_debian_12_distro_path(host, plugin_dir):
     # Debian 12 ships no compose v2 plugin: the distro path must not pretend to install one.
     assert not host.file(f"{plugin_dir}/docker-compose").exists
+
+
+# --- el9 (Rocky 9, dnf): Docker CE's rpm repository (centos/ on Rocky), the pinned packages ---------
+EL9_MIRROR = "http://127.0.0.1:8899/linux"
+
+
+@pytest.mark.usefixtures("el9_only")
+@pytest.mark.parametrize(
+    ("name", "evr"),
+    [
+        ("docker-ce", "3:28.5.2-1.el9"),
+        ("docker-ce-cli", "1:28.5.2-1.el9"),
+        ("containerd.io", "0:1.7.28-1.el9"),
+        ("docker-compose-plugin", "0:2.40.3-1.el9"),
+        ("container-selinux", "3:2.221.0-1.el9"),
+    ],
+)
+def test_el9_ce_packages_at_the_pinned_versions(host, name, evr):
+    assert host.check_output(f"rpm -q --qf '%{{EPOCHNUM}}:%{{VERSION}}-%{{RELEASE}}' {name}") == evr
+
+
+@pytest.mark.usefixtures("el9_only")
+def test_el9_ce_repository_is_dockers_centos_layout_with_its_key(host, yum_repo):
+    section = yum_repo("/etc/yum.repos.d/docker-ce-stable.repo", "docker-ce-stable")
+    assert section["baseurl"] == f"{EL9_MIRROR}/centos/9/$basearch/stable"
+    assert section["gpgcheck"] == "1"
+    assert section["gpgkey"] == f"{EL9_MIRROR}/centos/gpg"
+    # the key dnf imported to check the packages is the one the repository names
+    assert "ocrstack test rpm archive" in host.check_output("rpm -qi gpg-pubkey")
+
+
+@pytest.mark.usefixtures("el9_only")
+def test_el9_engine_binary_is_the_docker_ce_package(host):
+    assert host.check_output("rpm -qf --qf '%{NAME}' /usr/sbin/dockerd") == "docker-ce"
+    assert host.check_output("rpm -qf --qf '%{NAME}' /usr/bin/docker") == "docker-ce-cli"

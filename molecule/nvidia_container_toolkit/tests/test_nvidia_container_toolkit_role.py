@@ -1,7 +1,8 @@
 """State the nvidia_container_toolkit role (after the docker role) must leave, against the offline mirror.
 
 The packages are test stand-ins with NVIDIA's names (README.md): this proves the repository, the
-signature, the pin and the daemon.json merge, not NVIDIA's binaries.
+signature, the pin and the daemon.json merge, not NVIDIA's binaries. Debian 12 and el9 instances;
+tests that hold on one platform only say so (usefixtures debian_only / el9_only).
 """
 
 import json
@@ -12,17 +13,14 @@ testinfra_hosts = ["ansible://all"]
 
 REPO = "http://127.0.0.1:8899/libnvidia-container/stable/deb/amd64/"
 KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.asc"
+PACKAGES = [
+    "nvidia-container-toolkit", "nvidia-container-toolkit-base",
+    "libnvidia-container-tools", "libnvidia-container1",
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "nvidia-container-toolkit",
-        "nvidia-container-toolkit-base",
-        "libnvidia-container-tools",
-        "libnvidia-container1",
-    ],
-)
+@pytest.mark.usefixtures("debian_only")
+@pytest.mark.parametrize("name", PACKAGES)
 def test_packages_pinned_not_newest(host, name):
     pkg = host.package(name)
     assert pkg.is_installed
@@ -30,6 +28,7 @@ def test_packages_pinned_not_newest(host, name):
     assert pkg.version == "1.17.8-1"
 
 
+@pytest.mark.usefixtures("debian_only")
 def test_source_and_keyring(host):
     text = host.file("/etc/apt/sources.list.d/nvidia-container-toolkit.sources").content_string
     fields = dict(
@@ -69,3 +68,28 @@ def test_no_driver_loaded_so_nvidia_ctk_was_not_run_now(host):
     # this container has no NVIDIA driver: the links are left to the udev rule
     assert not host.file("/proc/driver/nvidia/version").exists
     assert not host.file("/var/log/nvidia-ctk-stand-in.log").exists
+
+
+# --- el9 (Rocky 9, dnf): NVIDIA's rpm repository with signed metadata, the pinned packages --------
+EL9_MIRROR = "http://127.0.0.1:8899/libnvidia-container"
+
+
+@pytest.mark.usefixtures("el9_only")
+@pytest.mark.parametrize("name", PACKAGES)
+def test_el9_packages_pinned_not_newest(host, name):
+    # the repository also offers 1.18.0-1: the pin must win
+    assert host.check_output(f"rpm -q --qf '%{{VERSION}}-%{{RELEASE}}' {name}") == "1.17.8-1"
+
+
+@pytest.mark.usefixtures("el9_only")
+def test_el9_repository_checks_the_signed_metadata_with_nvidias_key_url(host, yum_repo):
+    section = yum_repo("/etc/yum.repos.d/nvidia-container-toolkit.repo", "nvidia-container-toolkit")
+    assert section["baseurl"] == f"{EL9_MIRROR}/stable/rpm/$basearch"
+    assert (section["repo_gpgcheck"], section["gpgcheck"]) == ("1", "0")
+    assert section["gpgkey"] == f"{EL9_MIRROR}/gpgkey"
+    # dnf reads the repository only after the repomd.xml signature checked out
+    out = host.check_output(
+        "dnf -q --disablerepo='*' --enablerepo=nvidia-container-toolkit "
+        "list --available --showduplicates nvidia-container-toolkit"
+    )
+    assert "1.18.0-1" in out, out

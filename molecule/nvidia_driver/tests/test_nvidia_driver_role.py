@@ -7,6 +7,7 @@ and checked by the `gpu` scenario on a real host.
 import pytest
 
 testinfra_hosts = ["ansible://all"]
+PLATFORM = "debian"  # el9: test_nvidia_driver_el9.py
 
 VERSION = "535.261.03-1"
 
