@@ -27,6 +27,7 @@ def doctor(*args: str) -> subprocess.CompletedProcess:
         PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         ANSIBLE_ROLES_PATH=str(REPO / "roles"),
         ANSIBLE_CALLBACK_RESULT_FORMAT="json",  # one finding a line, never folded
+        ANSIBLE_PIPELINING="true",
         ANSIBLE_FORCE_COLOR="0",
         NO_COLOR="1",
     )
