@@ -102,30 +102,33 @@ def test_check_mode_changes_nothing(healthy_check_run):
 def broken_run(host, healthy_check_run):
     """Every finding that can be provoked at once; the module-version and GPU-memory ones, which
     need nvidia-smi to answer, come in second_broken_run."""
+    # Docker without the nvidia runtime: a restart (a reload keeps the runtimes it had); the
+    # stand-in containers come back by their restart policy.
+    host.run_test("""echo '{"storage-driver": "overlay2"}' > /etc/docker/daemon.json""")
+    host.run_test("systemctl restart docker")
+    wait_for(host, "docker info --format '{{json .Runtimes}}'", "runc")
+    assert "nvidia" not in host.check_output("docker info --format '{{json .Runtimes}}'")
     steps = [
         f"echo mismatch > {FAKES}/nvidia-smi",  # module 580.173.02 loaded, library 580.178
         f"echo lost > {FAKES}/ctr-ocrstack-web-1/nvidia-smi",  # doctor-a's web container lost the GPU
-        f"touch {FAKES}/ctr-ocrstack-b-web-1/unhealthy",  # doctor-b's web container unhealthy
         "echo 'nouveau 2433024 0 - Live 0x0000000000000000' >> /srv/fake-proc/modules",
         f"touch {FAKES}/secureboot {FAKES}/modinfo-unsigned",
         f"touch {FAKES}/no-gpu",
         f"echo 120 > {FAKES}/clock-offset-s",
         f"echo '{{\"doctor-a\": \"UP\", \"doctor-b\": \"MAINT\"}}' > {FAKES}/lb-status.json",
         "fallocate -l 15M /var/log/ocr-doctor-filler",
-        # doctor-b's stack now runs the other revision
-        "docker rm -f ocrstack-b-web-1 && docker run -d --name ocrstack-b-web-1"
+        # doctor-b's stack now runs the other revision, and is unhealthy
+        "docker rm -f ocrstack-b-web-1 && docker run -d --name ocrstack-b-web-1 --restart unless-stopped"
         " --label com.docker.compose.project=ocrstack-b --label com.docker.compose.service=web"
         " -v /usr/local/bin/nvidia-smi:/usr/local/bin/nvidia-smi:ro"
         f" -v {FAKES}/ctr-ocrstack-b-web-1:{FAKES}:ro"
         " ocrstack-doctor-probe:rev2",
-        # Docker without the nvidia runtime (reload: the running containers stay)
-        "echo '{\"storage-driver\": \"overlay2\"}' > /etc/docker/daemon.json && systemctl reload docker",
+        f"touch {FAKES}/ctr-ocrstack-b-web-1/unhealthy",
     ]
     for step in steps:
         host.run_test(step)
     wait_for(host, "docker inspect --format '{{.State.Health.Status}}' ocrstack-b-web-1", "unhealthy")
-    wait_for(host, "docker info --format '{{json .Runtimes}}'", "runc")
-    assert "nvidia" not in host.check_output("docker info --format '{{json .Runtimes}}'")
+    wait_for(host, "docker inspect --format '{{.State.Health.Status}}' ocrstack-web-1", "healthy")
     return doctor()
 
 
