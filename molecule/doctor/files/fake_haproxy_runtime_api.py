@@ -12,10 +12,45 @@ import sys
 
 # The first 39 fields, in the guide's order (a real HAProxy prints more after them).
 FIELDS = [
-    "pxname", "svname", "qcur", "qmax", "scur", "smax", "slim", "stot", "bin", "bout", "dreq", "dresp",
-    "ereq", "econ", "eresp", "wretr", "wredis", "status", "weight", "act", "bck", "chkfail", "chkdown",
-    "lastchg", "downtime", "qlimit", "pid", "iid", "sid", "throttle", "lbtot", "tracked", "type", "rate",
-    "rate_lim", "rate_max", "check_status", "check_code", "check_duration",
+    "pxname",
+    "svname",
+    "qcur",
+    "qmax",
+    "scur",
+    "smax",
+    "slim",
+    "stot",
+    "bin",
+    "bout",
+    "dreq",
+    "dresp",
+    "ereq",
+    "econ",
+    "eresp",
+    "wretr",
+    "wredis",
+    "status",
+    "weight",
+    "act",
+    "bck",
+    "chkfail",
+    "chkdown",
+    "lastchg",
+    "downtime",
+    "qlimit",
+    "pid",
+    "iid",
+    "sid",
+    "throttle",
+    "lbtot",
+    "tracked",
+    "type",
+    "rate",
+    "rate_lim",
+    "rate_max",
+    "check_status",
+    "check_code",
+    "check_duration",
 ]
 
 
@@ -29,11 +64,29 @@ def show_stat() -> str:
     lines = ["# " + ",".join(FIELDS) + ","]
     lines.append(row({"pxname": "ocr_front", "svname": "FRONTEND", "status": "OPEN", "type": 0}))
     for sid, (name, status) in enumerate(servers.items(), start=1):
-        lines.append(row({"pxname": "ocr_hosts", "svname": name, "status": status, "weight": 1,
-                          "act": 1, "type": 2, "sid": sid, "check_status": "L7OK", "check_code": 200}))
+        lines.append(
+            row(
+                {
+                    "pxname": "ocr_hosts",
+                    "svname": name,
+                    "status": status,
+                    "weight": 1,
+                    "act": 1,
+                    "type": 2,
+                    "sid": sid,
+                    "check_status": "L7OK",
+                    "check_code": 200,
+                }
+            )
+        )
     up = sum(1 for s in servers.values() if s == "UP")
-    backend = {"pxname": "ocr_hosts", "svname": "BACKEND", "status": "UP" if up else "DOWN",
-               "act": up, "type": 1}
+    backend = {
+        "pxname": "ocr_hosts",
+        "svname": "BACKEND",
+        "status": "UP" if up else "DOWN",
+        "act": up,
+        "type": 1,
+    }
     lines.append(row(backend))
     return "\n".join(lines) + "\n\n"
 

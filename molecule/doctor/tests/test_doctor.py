@@ -56,10 +56,11 @@ def snapshot(host) -> str:
     return files + "\n" + containers
 
 
-def wait_for(host, command: str, expect: str, timeout_s: int = 120) -> None:
+def wait_for(host, command: str, expect: str, timeout_s: int = 120, exact: bool = False) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if expect in host.run(command).stdout:
+        out = host.run(command).stdout
+        if (out.strip() == expect) if exact else (expect in out):
             return
         time.sleep(2)
     pytest.fail(f"'{command}' never showed '{expect}' within {timeout_s} s")
@@ -82,8 +83,11 @@ def test_healthy_hosts_pass_under_check_with_nothing_to_report(healthy_check_run
 
 def test_summary_table_has_every_host_and_check(healthy_check_run):
     result, _, _ = healthy_check_run
-    header = re.search(r'"(host\s+reach\s+driver\s+kmod\s+nouveau\s+secureboot\s+gpu\s+runtime\s+ctr_gpu\s+'
-                       r'gpu_mem\s+disk\s+stack\s+lb_pool\s+clock\s+revision\s*)"', result.stdout)
+    header = re.search(
+        r'"(host\s+reach\s+driver\s+kmod\s+nouveau\s+secureboot\s+gpu\s+runtime\s+ctr_gpu\s+'
+        r'gpu_mem\s+disk\s+stack\s+lb_pool\s+clock\s+revision\s*)"',
+        result.stdout,
+    )
     assert header, result.stdout[-4000:]
     for name in ("doctor-a", "doctor-b"):
         row = re.search(rf'"({name}(?:\s+\S+){{14}})\s*"', result.stdout)
@@ -115,7 +119,7 @@ def broken_run(host, healthy_check_run):
         f"touch {FAKES}/secureboot {FAKES}/modinfo-unsigned",
         f"touch {FAKES}/no-gpu",
         f"echo 120 > {FAKES}/clock-offset-s",
-        f"echo '{{\"doctor-a\": \"UP\", \"doctor-b\": \"MAINT\"}}' > {FAKES}/lb-status.json",
+        f'echo \'{{"doctor-a": "UP", "doctor-b": "MAINT"}}\' > {FAKES}/lb-status.json',
         "fallocate -l 15M /var/log/ocr-doctor-filler",
         # doctor-b's stack now runs the other revision, and is unhealthy
         "docker rm -f ocrstack-b-web-1 && docker run -d --name ocrstack-b-web-1 --restart unless-stopped"
@@ -127,8 +131,9 @@ def broken_run(host, healthy_check_run):
     ]
     for step in steps:
         host.run_test(step)
-    wait_for(host, "docker inspect --format '{{.State.Health.Status}}' ocrstack-b-web-1", "unhealthy")
-    wait_for(host, "docker inspect --format '{{.State.Health.Status}}' ocrstack-web-1", "healthy")
+    health = "docker inspect --format '{{.State.Health.Status}}' "
+    wait_for(host, health + "ocrstack-b-web-1", "unhealthy", exact=True)
+    wait_for(host, health + "ocrstack-web-1", "healthy", exact=True)
     return doctor()
 
 
@@ -147,15 +152,28 @@ def test_broken_hosts_fail_the_play_with_the_list_of_reds(broken_run):
 @pytest.mark.parametrize(
     "host_name, status, check, text",
     [
-        ("doctor-a", "RED", "driver",
-         "kernel module 580.173.02 is loaded but the user-space NVML library is 580.178"),
+        (
+            "doctor-a",
+            "RED",
+            "driver",
+            "kernel module 580.173.02 is loaded but the user-space NVML library is 580.178",
+        ),
         ("doctor-a", "RED", "nouveau", "the nouveau module is loaded"),
-        ("doctor-a", "RED", "secureboot",
-         "Secure Boot is enabled and the nvidia module for 6.1.0-28-amd64 is not signed"),
+        (
+            "doctor-a",
+            "RED",
+            "secureboot",
+            "Secure Boot is enabled and the nvidia module for 6.1.0-28-amd64 is not signed",
+        ),
         ("doctor-a", "RED", "gpu", "no NVIDIA GPU on the PCI bus"),
         ("doctor-a", "RED", "runtime", "Docker has no nvidia runtime"),
-        ("doctor-a", "RED", "ctr_gpu",
-         "container ocrstack-web-1 lost the GPU (nvidia-smi inside: Failed to initialize NVML: Unknown Error)"),  # noqa: E501
+        (
+            "doctor-a",
+            "RED",
+            "ctr_gpu",
+            "container ocrstack-web-1 lost the GPU (nvidia-smi inside: "
+            "Failed to initialize NVML: Unknown Error)",
+        ),
         ("doctor-b", "RED", "stack", "container ocrstack-b-web-1 is unhealthy"),
         ("doctor-a", "RED", "disk", "/var/log (on /var/log) is"),
         ("doctor-a", "RED", "clock", "s or more ahead of the controller"),
