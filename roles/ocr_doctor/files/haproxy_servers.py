@@ -1,0 +1,47 @@
+"""Print the servers of one HAProxy backend and their status, as JSON, from the runtime API.
+
+Usage: haproxy_servers.py SOCKET BACKEND   (read-only: sends `show stat`, nothing else)
+
+`show stat` answers CSV whose first line is the header, "# pxname,svname,...,status,..."
+(HAProxy management guide, section "CSV format"); columns are found by name, so versions that
+add columns still parse. Output: {"servers": {"<svname>": "<status>"}, "error": ""}.
+"""
+
+import csv
+import json
+import socket
+import sys
+
+
+def main(path: str, backend: str) -> int:
+    try:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(10)
+        sock.connect(path)
+        sock.sendall(b"show stat\n")
+        chunks = []
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            chunks.append(data)
+        sock.close()
+    except OSError as exc:
+        print(json.dumps({"servers": {}, "error": f"{path}: {exc}"}))
+        return 0
+    lines = b"".join(chunks).decode("utf-8", "replace").splitlines()
+    if not lines or not lines[0].startswith("# "):
+        print(json.dumps({"servers": {}, "error": f"unexpected answer to 'show stat': {lines[:1]}"}))
+        return 0
+    rows = csv.DictReader([lines[0][2:]] + [line for line in lines[1:] if line.strip()])
+    servers = {
+        row["svname"]: row["status"]
+        for row in rows
+        if row.get("pxname") == backend and row.get("svname") not in ("FRONTEND", "BACKEND")
+    }
+    print(json.dumps({"servers": servers, "error": ""}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2]))
