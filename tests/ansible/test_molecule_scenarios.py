@@ -15,8 +15,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-# gpu needs a real GPU host; site has its own sequence (the mode flip) in test_molecule_site.py
-NOT_IN_CI = {"gpu", "site"}
+# gpu needs a real GPU host; site has its own sequence (the mode flip) below. doctor (~10 min on a
+# loaded 2-core machine) is run by hand (`molecule test -s doctor`) until its probes run in the site
+# scenario's verify on the hosts site already converges: CI time stays under the 60 min aim.
+NOT_IN_CI = {"gpu", "site", "doctor"}
 SCENARIOS = sorted(
     p.parent.name
     for p in (REPO / "molecule").glob("*/molecule.yml")
