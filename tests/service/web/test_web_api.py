@@ -20,7 +20,8 @@ def test_healthz_answers_ok(server):
 def test_readyz_is_ready_once_models_are_loaded(server):
     response = requests.get(server.url + "/readyz", timeout=10)
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "reason": "ready", "mode": "single"}
+    # device: where this worker's TensorFlow runs the models (no GPU on the test machines).
+    assert response.json() == {"status": "ready", "reason": "ready", "mode": "single", "device": "CPU"}
 
 
 def test_v1_ocr_multipart_reads_the_lines_with_boxes_and_timings(server, make_sample):
