@@ -43,7 +43,10 @@ def last_commit(*paths: str) -> str:
 
 
 # what docker/base/Dockerfile copies: a change to the development pins must not rebuild the base
-BASE_REQUIREMENTS = ("requirements/runtime.txt", "requirements/tfserving-api.txt", "requirements/image.txt")
+BASE_REQUIREMENTS = (
+    "docker/apt-mirror", "versions.env",
+    "requirements/runtime.txt", "requirements/tfserving-api.txt", "requirements/image.txt",
+)  # fmt: skip
 
 
 def test_images_carry_version_and_revision_labels_and_tags(images):
@@ -63,11 +66,6 @@ def test_images_carry_version_and_revision_labels_and_tags(images):
     assert web["Healthcheck"]["Test"] == ["CMD", "ocr-healthcheck"]
     assert web["User"] == "ocr"
     assert web["Cmd"] == ["ocr-service"]
-
-
-def test_compose_defaults_name_this_version(images):
-    text = (REPO / "docker" / "compose" / "common.yml").read_text()
-    assert f"${{OCR_WEB_IMAGE:-ocrstack/web:{VERSION}-gpu}}" in text
 
 
 def test_models_baked_image_reads_without_a_models_mount(images):
