@@ -14,7 +14,7 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 import pytest
-from ocr_service.settings import VARIABLES, Settings
+from ocr_service.settings import VARIABLES, Settings, as_environment
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = (REPO / "VERSION").read_text().strip()
@@ -120,3 +120,16 @@ def test_deployment_restates_no_service_default_in_ansible():
     defaults = FILES["roles/ocr_stack/defaults/main.yml"]
     for name in ("workers", "threads", "timeout", "max_upload", "max_pixels", "log_format", "protocol"):
         assert f"ocr_stack_{name}" not in defaults
+
+
+def test_the_service_readme_states_the_defaults_settings_has():
+    documented = {}
+    for names, defaults in re.findall(r"^\| (`OCR_[^|]+) \| (`[^|]+`) \|", FILES["service/README.md"], re.M):
+        for name, default in zip(names.split(" / "), defaults.split(" / "), strict=False):
+            documented[name.strip("` ")] = default.strip("` ")
+    actual = as_environment(Settings(model_dir=Path("/models")))
+    assert len(documented) >= 10
+    for name, default in documented.items():
+        assert float(actual[name]) == float(default) if default.isdigit() else actual[name] == default, (
+            f"service/README.md: {name} default {default!r}, Settings: {actual[name]!r}"
+        )
