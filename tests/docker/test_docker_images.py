@@ -6,7 +6,7 @@ import json
 import subprocess
 
 import pytest
-from stack_helpers import REPO, VERSION, docker
+from ocrstack_testing.stack import REPO, VERSION, docker
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 VERSION = (REPO / "VERSION").read_text().strip()
 WEB_IMAGE = f"ocrstack/web:{VERSION}-cpu"
 STANDIN_IMAGE = f"ocrstack/tfserving-standin:{VERSION}"

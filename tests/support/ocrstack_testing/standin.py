@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-STANDIN = Path(__file__).resolve().parents[2] / "docker" / "tfserving-standin" / "server.py"
+STANDIN = Path(__file__).resolve().parents[3] / "docker" / "tfserving-standin" / "server.py"
 
 
 def free_port() -> int:
