@@ -1,9 +1,12 @@
-"""Compare ocrstack with RapidOCR and Tesseract 5 on the same generated documents.
+"""Compare ocrstack with RapidOCR and Tesseract 5 on the same pages, real or generated.
 
-Prints detection P/R/F1 at IoU >= 0.5, CER raw and normalised, line accuracy, and pages/s for each
-engine, on the clean and degraded halves of an evaluation set whose seed and font (WenQuanYi Zen Hei)
-were never used in training. Every engine is scored by `ocr_service.evaluate.score_page`.
+Prints detection P/R/F1 at IoU >= 0.5 (and at any further --iou), CER raw and normalised, the
+page-level scores of ../shared/real/README.md (page CER, character F1), line accuracy, and pages/s for
+each engine. Pages: a folder of labelled pages (--truth, e.g. the real receipts), or the clean and
+degraded halves of a generated evaluation set whose seed and font were never used in training.
+Every engine is scored by `ocr_service.evaluate`.
 
+    python bench/compare_ocr.py --truth ../shared/real/sroie/dev --iou 0.5 0.3
     python bench/compare_ocr.py --count 20 [--engines ocrstack rapidocr tesseract]
 
 RapidOCR comes from the `rapidocr-onnxruntime` wheel (models inside the wheel); Tesseract from
@@ -28,8 +31,8 @@ from ocr_service.evaluate import (
     PredictedLine,
     Score,
     evaluate,
-    evaluation_set,
     format_table,
+    load_docs,
     pipeline_engine,
 )
 
@@ -56,7 +59,10 @@ def tesseract_engine() -> Engine:
         assert ok
         tsv = subprocess.run(
             ["tesseract", "stdin", "stdout", "-l", "chi_sim+eng", "--psm", "3", "tsv"],
-            input=png.tobytes(), capture_output=True, check=True, env=env,
+            input=png.tobytes(),
+            capture_output=True,
+            check=True,
+            env=env,
         ).stdout.decode("utf-8")
         words: dict[tuple[int, int, int], list[tuple[str, int, int, int, int]]] = defaultdict(list)
         for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
@@ -88,17 +94,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--seed", type=int, default=12345)
-    parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--split", default="eval", choices=("eval", "heldout"), help="generated pages' fonts")
+    parser.add_argument("--count", type=int, default=None, help="pages (default 20; with --truth all)")
+    parser.add_argument("--truth", type=Path, metavar="DIR", help="a folder of labelled pages (truth.json)")
+    parser.add_argument("--iou", type=float, nargs="+", default=[0.5], metavar="T")
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     args = parser.parse_args()
 
-    docs = list(evaluation_set(args.seed, args.count))
+    docs = load_docs(args.truth, args.seed, args.count if args.truth else args.count or 20, args.split)
     rows: dict[str, dict[str, Score]] = {}
     speed: dict[str, float] = {}
     for name in args.engines:
         engine = ENGINES[name](args)
         engine(docs[0][1].image)  # warm-up, not timed
-        scores, elapsed = evaluate(engine, docs, progress=False)
+        scores, elapsed = evaluate(engine, docs, progress=False, iou_thresholds=args.iou)
         rows[name] = scores
         speed[name] = len(docs) / elapsed
         print(f"{name}: {len(docs)} pages in {elapsed:.1f} s", flush=True)

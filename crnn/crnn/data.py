@@ -96,6 +96,64 @@ def make_sample(
     return Sample(crop, ids)
 
 
+class RealLines:
+    """Labelled lines of real pages (folders in the `ocr_synth.labelled` truth.json format).
+
+    Pages are held in memory as greyscale; every draw cuts a line with a freshly jittered quad, so
+    the recogniser sees each real line with many different (imperfect) detection boxes. Lines with
+    characters outside the charset, or too wide / too dense for CTC, are left out once, at load.
+    """
+
+    def __init__(self, folders: list[str | Path], cs: Charset, max_width: int = 512):
+        from ocr_synth.labelled import load_folder
+
+        self.pages: list[np.ndarray] = []
+        self.lines: list[tuple[int, np.ndarray, np.ndarray]] = []  # (page index, quad, class ids)
+        self.skipped = 0
+        self.max_width = max_width
+        for folder in folders:
+            for page in load_folder(folder):
+                gray = page.gray()
+                for line in page.lines:
+                    text = " ".join(line.text.split())
+                    if not text or any(c not in cs for c in text):
+                        self.skipped += 1
+                        continue
+                    ids = np.asarray(cs.encode(text), np.int32)
+                    width = crop_line(gray, line.quad, stretch=False).shape[1]
+                    if width > max_width or not ctc_feasible(ids, width):
+                        self.skipped += 1
+                        continue
+                    self.lines.append((len(self.pages), line.quad, ids))
+                self.pages.append(gray)
+        if not self.lines:
+            raise ValueError(f"no usable labelled lines in {', '.join(map(str, folders))}")
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def sample(self, rng: np.random.Generator) -> Sample | None:
+        page, quad, ids = self.lines[int(rng.integers(len(self.lines)))]
+        crop = crop_line(self.pages[page], jitter_quad(rng, quad))
+        if crop.shape[1] > self.max_width or not ctc_feasible(ids, crop.shape[1]):
+            return None
+        return Sample(crop, ids)
+
+    def draw(self, rng: np.random.Generator, count: int) -> list[Sample]:
+        return [s for s in (self.sample(rng) for _ in range(count)) if s is not None]
+
+
+def real_count(synthetic: int, share: float, rng: np.random.Generator) -> int:
+    """How many real lines to add to ``synthetic`` new ones so that real lines make up ``share``.
+
+    Randomised rounding keeps the long-run share exact even when batches arrive a few at a time.
+    """
+    if share <= 0 or synthetic <= 0:
+        return 0
+    want = synthetic * share / (1.0 - share)
+    return int(want) + int(rng.random() < want - int(want))
+
+
 def _worker(seed: int, split: str, max_width: int, out: mp.Queue, chunk: int) -> None:
     from ocr_synth import content
 

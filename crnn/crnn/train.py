@@ -41,6 +41,8 @@ class TrainConfig:
     data_dir: str | None = None
     ckpt_minutes: float = 5.0
     init_from: str | None = None
+    real: tuple[str, ...] = ()  # labelled folders (truth.json) mixed into training
+    real_share: float = 0.5  # share of training lines drawn from `real` (when given)
     charset: str = "gb2312_l1"
     channels: tuple[int, int, int, int] = (32, 64, 128, 192)
     lstm_units: int = 128
@@ -197,6 +199,16 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
         step.assign_add(1)
         return loss, tf.argmax(logits, axis=-1, output_type=tf.int32), logit_len
 
+    real_lines = None
+    if cfg.real:
+        if not 0.0 < cfg.real_share < 1.0:
+            raise ValueError(f"--real-share must be between 0 and 1 (exclusive), got {cfg.real_share}")
+        real_lines = data_mod.RealLines(list(cfg.real), cs, cfg.max_width)
+        print(
+            f"real lines: {len(real_lines)} from {len(real_lines.pages)} pages "
+            f"({real_lines.skipped} left out), {cfg.real_share:.0%} of training lines",
+            flush=True,
+        )
     pool = data_mod.ReplayPool(cfg.pool_size, rng)
     if cfg.data_dir and sample_source is None:
         for p in data_mod.iter_shards(Path(cfg.data_dir)):
@@ -214,6 +226,8 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
 
     def refill() -> None:
         new = sample_source()
+        if real_lines is not None:
+            new = new + real_lines.draw(rng, data_mod.real_count(len(new), cfg.real_share, rng))
         pool.add(new)
         fresh.extend(new)
 
@@ -317,6 +331,17 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="first run only: start from the weights of an exported model (models/crnn/<version>)",
     )
+    ap.add_argument(
+        "--real",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder of labelled pages (truth.json format, see ocr_synth.labelled) to mix into "
+        "training; repeatable",
+    )
+    ap.add_argument(
+        "--real-share", type=float, default=0.5, help="share of training lines drawn from --real folders"
+    )
     args = ap.parse_args(argv)
     cfg = TrainConfig(
         run_dir=args.run_dir,
@@ -333,6 +358,8 @@ def main(argv: list[str] | None = None) -> None:
         threads=args.threads,
         lstm_units=args.lstm_units,
         init_from=args.init_from,
+        real=tuple(args.real),
+        real_share=args.real_share,
     )
     Path(cfg.run_dir).mkdir(parents=True, exist_ok=True)
     print("config:", json.dumps(asdict(cfg)), flush=True)

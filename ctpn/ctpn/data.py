@@ -1,7 +1,8 @@
-"""Training examples: synthetic documents -> random crops with anchor targets, made in a worker process.
+"""Training examples: documents -> random crops with anchor targets, made in a worker process.
 
-Documents come from `ocr_synth.documents.render_document` (~0.2 s each); several crops are taken from
-each so the training step never waits for rendering. The worker process never imports TensorFlow.
+Documents come from `ocr_synth.documents.render_document` (~0.2 s each), and, at a chosen share, from
+folders of labelled real pages (`ocr_synth.labelled`, the truth.json format); several crops are taken
+from each so the training step never waits. The worker process never imports TensorFlow.
 """
 
 import multiprocessing as mp
@@ -74,8 +75,18 @@ def random_crop(
     return crop, as_arr(keep), as_arr(cut)
 
 
-def make_examples(rng: np.random.Generator, size: int, crops_per_doc: int) -> list[Example]:
-    image, quads = render(rng)
+def real_page(rng: np.random.Generator, pages: list) -> tuple[np.ndarray, np.ndarray]:
+    """A random labelled page (image RGB uint8, quads (M,4,2) float32), read from disk each time."""
+    page = pages[int(rng.integers(len(pages)))]
+    quads = np.asarray([line.quad for line in page.lines], dtype=np.float32).reshape(-1, 4, 2)
+    return page.read_rgb(), quads
+
+
+def make_examples(
+    rng: np.random.Generator, size: int, crops_per_doc: int, real: list | None = None, real_share: float = 0.0
+) -> list[Example]:
+    """Crops of one document: a labelled real page (`real_share` of the time) or a rendered one."""
+    image, quads = real_page(rng, real) if real and rng.random() < real_share else render(rng)
     out = []
     for _ in range(crops_per_doc):
         crop, keep, cut = random_crop(image, quads, rng, size)
@@ -84,12 +95,19 @@ def make_examples(rng: np.random.Generator, size: int, crops_per_doc: int) -> li
     return out
 
 
-def _worker(seed: int, size: int, crops_per_doc: int, q: "mp.Queue") -> None:
+def _worker(
+    seed: int, size: int, crops_per_doc: int, q: "mp.Queue", real: tuple = (), real_share: float = 0.0
+) -> None:
     rng = np.random.default_rng(seed)
+    pages = []
+    if real:
+        from ocr_synth.labelled import load_folder
+
+        pages = [page for folder in real for page in load_folder(folder)]
     failures = 0
     while True:
         try:
-            examples = make_examples(rng, size, crops_per_doc)
+            examples = make_examples(rng, size, crops_per_doc, pages, real_share)
         except Exception as e:  # one bad document must not stop a long run
             failures += 1
             print(f"data worker: skipped a document ({type(e).__name__}: {e})", flush=True)
@@ -104,12 +122,23 @@ class ExampleStream:
     """Background producer of examples; `batch(n)` stacks n of them into training arrays."""
 
     def __init__(
-        self, seed: int, size: int = 512, crops_per_doc: int = 3, workers: int = 1, maxsize: int = 64
+        self,
+        seed: int,
+        size: int = 512,
+        crops_per_doc: int = 3,
+        workers: int = 1,
+        maxsize: int = 64,
+        real: tuple = (),
+        real_share: float = 0.0,
     ) -> None:
         ctx = mp.get_context("spawn")
         self.queue = ctx.Queue(maxsize=maxsize)
         self.procs = [
-            ctx.Process(target=_worker, args=(seed * 1000 + i, size, crops_per_doc, self.queue), daemon=True)
+            ctx.Process(
+                target=_worker,
+                args=(seed * 1000 + i, size, crops_per_doc, self.queue, tuple(map(str, real)), real_share),
+                daemon=True,
+            )
             for i in range(workers)
         ]
         for p in self.procs:

@@ -1,28 +1,90 @@
-"""Resize and pad a page for the detector (the model needs H and W multiples of 16)."""
+"""Resize and pad a page for the detector (the model needs H and W multiples of 16).
+
+The detector was trained on text whose ink is about 10-50 px tall (14-40 px fonts, crops rescaled by
+0.8-1.25). Text far outside that range (a 150 px sign, 8 px print) is scaled into it first: the size
+of the text is estimated from the image itself (`ink_height`), so a user never has to resize.
+"""
 
 import cv2
 import numpy as np
 
-MAX_SIDE = 1600
+MAX_SIDE = 1600  # the detector's input never has a longer side than this
 MIN_HEIGHT = 64
+# Ink heights (px, after the MAX_SIDE fit) that the detector reads as they are; text outside this band
+# is scaled to TARGET_INK_PX. The band covers the training range, so ordinary pages are not resampled.
+INK_BAND = (9.0, 48.0)
+TARGET_INK_PX = 24.0
+MIN_GLYPHS = 3  # fewer ink components than this: no estimate, keep the plain scale
 
 
-def scale_for(height: int, width: int) -> float:
-    """Shrink so the longer side is <= MAX_SIDE; enlarge only tiny images (< MIN_HEIGHT px tall)."""
-    if height < MIN_HEIGHT:
-        return MIN_HEIGHT / height
-    return min(1.0, MAX_SIDE / max(height, width))
+def ink_height(gray: np.ndarray) -> float | None:
+    """Median height (px) of the dark connected components of a greyscale page, or None.
+
+    Ink is what Otsu's threshold puts on the dark side. Components that cannot be glyphs are left
+    out: specks, dots and dashes (under 5 px tall or 12 px of area: receipts are full of dashed
+    rules), rules and frames (more than 8x wider than tall, or
+    taller than the page's 95%). Latin letters have no descenders in this count, so the figure is a
+    little under the line height; the band it is compared with is wide.
+    """
+    if gray.size == 0 or int(gray.max()) - int(gray.min()) < 32:
+        return None
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    height = _median_glyph_height(ink)
+    if height is None or INK_BAND[0] <= height <= INK_BAND[1]:
+        return height
+    # Outside the band, join the pieces of each glyph and count again: a third of the estimate for
+    # large strokes; 3 px for small text, where broken thermal print and speckle also break glyphs
+    # into dots (such a page must not be taken for tiny text). Neighbouring glyphs may join too,
+    # which changes no height, so one component is enough here.
+    k = int(height / 3) | 1 if height > INK_BAND[1] else 3
+    # paper around the page, so the closing cannot join ink to the image's edge
+    padded = cv2.copyMakeBorder(ink, k, k, k, k, cv2.BORDER_CONSTANT, value=0)
+    joined = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    return max(height, _median_glyph_height(joined, min_count=1) or 0.0)
+
+
+def _median_glyph_height(ink: np.ndarray, min_count: int = MIN_GLYPHS) -> float | None:
+    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    w, h, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    glyph = (h >= 5) & (area >= 12) & (w <= 8 * h) & (h <= 0.95 * ink.shape[0])
+    if int(glyph.sum()) < min_count:
+        return None
+    return float(np.median(h[glyph]))
+
+
+def _resize(image: np.ndarray, scale: float) -> np.ndarray:
+    if scale == 1.0:
+        return image
+    h, w = image.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
+def scale_for(image_rgb: np.ndarray) -> float:
+    """The detector's scale for a page: fit MAX_SIDE, then bring text outside INK_BAND to TARGET_INK_PX.
+
+    Never above MAX_SIDE on the longer side. An image too small to measure (fewer than MIN_GLYPHS
+    ink components) and under MIN_HEIGHT px tall is enlarged to MIN_HEIGHT, as before text sizes
+    were measured; `prepare` pads every image to at least MIN_HEIGHT, so a line crop keeps its size.
+    """
+    h, w = image_rgb.shape[:2]
+    fit = MAX_SIDE / max(h, w)
+    scale = min(1.0, fit)
+    small = _resize(image_rgb, scale)
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small
+    ink = ink_height(gray)
+    if ink is None:
+        return min(MIN_HEIGHT / h, fit) if h < MIN_HEIGHT else scale
+    if not INK_BAND[0] <= ink <= INK_BAND[1]:
+        scale = min(scale * TARGET_INK_PX / ink, fit)
+    return scale
 
 
 def prepare(image_rgb: np.ndarray) -> tuple[np.ndarray, float]:
     """RGB uint8 HxWx3 -> (uint8 [H', W', 3] padded with white to multiples of 16, scale applied)."""
-    h, w = image_rgb.shape[:2]
-    scale = scale_for(h, w)
-    img = image_rgb
-    if scale != 1.0:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        img = cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
-    ph, pw = -(-img.shape[0] // 16) * 16, -(-img.shape[1] // 16) * 16
+    scale = scale_for(image_rgb)
+    img = _resize(image_rgb, scale)
+    ph, pw = -(-max(img.shape[0], MIN_HEIGHT) // 16) * 16, -(-img.shape[1] // 16) * 16
     out = np.full((ph, pw, 3), 255, dtype=np.uint8)
     out[: img.shape[0], : img.shape[1]] = img
     return out, scale

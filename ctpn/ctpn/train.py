@@ -22,6 +22,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--save-minutes", type=float, default=3.0)
     p.add_argument("--threads", type=int, default=0, help="TensorFlow intra-op threads (0: default)")
+    p.add_argument(
+        "--init-from", type=Path, default=None,
+        help="first run only: start from the weights of an exported model (models/ctpn/<version>)",
+    )  # fmt: skip
+    p.add_argument(
+        "--real", action="append", default=[], type=Path, metavar="DIR",
+        help="a folder of labelled pages (truth.json, see ocr_synth.labelled) to mix in; repeatable",
+    )  # fmt: skip
+    p.add_argument("--real-share", type=float, default=0.5, help="share of documents drawn from --real")
     for name, value in CONFIG.items():
         p.add_argument(f"--{name}", type=int, default=value, help="network width (kept in config.json)")
     return p.parse_args(argv)
@@ -32,12 +41,38 @@ def learning_rate(base: float, frac: float) -> float:
     return base if frac < 0.6 else base / 3 if frac < 0.85 else base / 10
 
 
+def init_from_savedmodel(model, saved_model_dir: Path) -> None:
+    """Warm start: the weights of a model exported by ctpn-export, of the same shape (config.json)."""
+    import tensorflow as tf
+
+    variables = Path(saved_model_dir) / "variables" / "variables"
+    if not variables.with_suffix(".index").exists():
+        raise SystemExit(f"{saved_model_dir} is not a SavedModel written by ctpn-export")
+    # ctpn.export.Serving tracks the network's variables as the list `variables_`, in model order
+    try:
+        tf.train.Checkpoint(variables_=list(model.variables)).read(
+            str(variables)
+        ).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError) as exc:
+        raise SystemExit(
+            f"{saved_model_dir} does not fit this run's network (another --window, --lstm or --fc?): {exc}"
+        ) from exc
+
+
 def main(argv=None) -> dict:
     """Train; returns {"step": global step reached, "losses": total loss of each step of this run}."""
     args = parse_args(argv)
+    if args.real and not 0.0 < args.real_share <= 1.0:
+        raise SystemExit(f"--real-share must be in (0, 1], got {args.real_share}")
+    if args.real:
+        from ocr_synth.labelled import load_folder
+
+        counts = [len(load_folder(folder)) for folder in args.real]  # a bad folder fails here, clearly
+        share = f"{args.real_share:.0%}"
+        print(f"real pages: {sum(counts)} from {len(args.real)} folder(s), {share} of documents", flush=True)
     from ctpn.data import ExampleStream  # spawn the data worker before TensorFlow starts threads
 
-    stream = ExampleStream(seed=args.seed, size=args.crop)
+    stream = ExampleStream(seed=args.seed, size=args.crop, real=tuple(args.real), real_share=args.real_share)
     import tensorflow as tf
     from tqdm import tqdm
 
@@ -69,6 +104,9 @@ def main(argv=None) -> dict:
     if manager.latest_checkpoint:
         ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         print(f"resumed from {manager.latest_checkpoint} at step {int(step)}", flush=True)
+    elif args.init_from:
+        init_from_savedmodel(model, args.init_from)
+        print(f"initialised the weights from {args.init_from}", flush=True)
 
     spec = tf.TensorSpec
     signature = [

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ocr_synth import documents, lines
+from ocr_synth import documents, fonts, lines
 
 
 def _quad_list(quad: np.ndarray) -> list[list[float]]:
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
         p = sub.add_parser(name, help=f"write synthetic {name}")
         p.add_argument("--seed", type=int, required=True)
         p.add_argument("--count", type=int, required=True)
-        p.add_argument("--split", choices=("train", "eval"), default="eval")
+        p.add_argument("--split", choices=fonts.SPLITS, default="eval")
         p.add_argument("--out", type=Path, required=True)
         p.add_argument(
             "--degrade", choices=("yes", "no", "random"), default="random" if name == "docs" else "yes"

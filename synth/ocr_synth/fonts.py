@@ -1,7 +1,10 @@
-"""Font discovery: which font families train the models, and which one is held out for evaluation.
+"""Font discovery: which font families train the models, and which are held out for evaluation.
 
 The "eval" split swaps the CJK families for one the models never saw (WenQuanYi Zen Hei), so an
-evaluation set measures generalisation to an unseen typeface rather than memorised glyph shapes.
+evaluation set measures generalisation to an unseen typeface rather than memorised glyph shapes; it
+keeps the training Latin families, and stays as it is so figures compare across model versions.
+The "heldout" split uses no family of training at all: a Hei (WenQuanYi Zen Hei), a Ming/Song
+(TW-Sung) and a Latin sans (Lato), each checked to cover every level-1 hanzi / printable ASCII.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 from fontTools.ttLib import TTCollection, TTFont
 from PIL import ImageFont
 
-SPLITS = ("train", "eval")
+SPLITS = ("train", "eval", "heldout")
 
 # family name as FreeType reports it -> Debian package that ships it
 TRAIN_CJK_FAMILIES: dict[str, str] = {
@@ -32,6 +35,13 @@ TRAIN_CJK_FAMILIES: dict[str, str] = {
 }
 EVAL_CJK_FAMILIES: dict[str, str] = {
     "WenQuanYi Zen Hei": "fonts-wqy-zenhei",
+}
+HELDOUT_CJK_FAMILIES: dict[str, str] = {
+    "WenQuanYi Zen Hei": "fonts-wqy-zenhei",  # Hei
+    "TW-Sung": "fonts-cns11643-sung",  # Ming/Song (CNS 11643: every GB2312 level-1 hanzi too)
+}
+HELDOUT_LATIN_FAMILIES: dict[str, str] = {
+    "Lato": "fonts-lato",  # a humanist sans, unlike any training family
 }
 LATIN_FAMILIES: dict[str, str] = {
     "DejaVu Sans": "fonts-dejavu-core",
@@ -101,7 +111,13 @@ def _faces(path: str) -> list[tuple[int, str, str]]:
 
 @functools.cache
 def _all_faces() -> tuple[tuple[str, int, str, str], ...]:
-    wanted = set(TRAIN_CJK_FAMILIES) | set(EVAL_CJK_FAMILIES) | set(LATIN_FAMILIES)
+    wanted = (
+        set(TRAIN_CJK_FAMILIES)
+        | set(EVAL_CJK_FAMILIES)
+        | set(HELDOUT_CJK_FAMILIES)
+        | set(LATIN_FAMILIES)
+        | set(HELDOUT_LATIN_FAMILIES)
+    )
     found = []
     for path in _candidate_files():
         for index, family, style in _faces(path):
@@ -119,10 +135,14 @@ def discover(split: str) -> list[FontSpec]:
 def _discover(split: str) -> tuple[FontSpec, ...]:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    cjk_families = TRAIN_CJK_FAMILIES if split == "train" else EVAL_CJK_FAMILIES
+    cjk_families, latin_families = {
+        "train": (TRAIN_CJK_FAMILIES, LATIN_FAMILIES),
+        "eval": (EVAL_CJK_FAMILIES, LATIN_FAMILIES),
+        "heldout": (HELDOUT_CJK_FAMILIES, HELDOUT_LATIN_FAMILIES),
+    }[split]
     families = {
         **{f: (p, True) for f, p in cjk_families.items()},
-        **{f: (p, False) for f, p in LATIN_FAMILIES.items()},
+        **{f: (p, False) for f, p in latin_families.items()},
     }
     specs: dict[tuple[str, bool], FontSpec] = {}
     for path, index, family, style in _all_faces():

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from crnn.data import ReplayPool, Sample, collate, ctc_feasible, jitter_quad, load_shard, save_shard
 
 
@@ -43,3 +44,29 @@ def test_shard_round_trip(tmp_path):
     back = load_shard(tmp_path / "shard-1.npz")
     assert [s.ids.tolist() for s in back] == [[5, 6], [7], [1, 2, 3]]
     assert all(np.array_equal(a.crop, b.crop) for a, b in zip(samples, back, strict=True))
+
+
+def test_real_lines_are_cut_from_labelled_pages_with_fresh_jitter_each_draw(receipt_folder):
+    from crnn.charset import load
+    from crnn.data import RealLines
+
+    cs = load()
+    real = RealLines([receipt_folder], cs)
+    assert len(real) == 2 and real.skipped == 1  # the line the charset cannot spell is left out
+    rng = np.random.default_rng(0)
+    samples = real.draw(rng, 40)
+    texts = {cs.decode(s.ids) for s in samples}
+    assert texts == {"TOTAL 12.50", "CASH"}  # runs of spaces collapsed, as in generated lines
+    assert all(s.crop.shape[0] == 32 and s.crop.dtype == np.uint8 for s in samples)
+    cash = [s.crop for s in samples if cs.decode(s.ids) == "CASH"]
+    assert len({c.tobytes() for c in cash}) > 1  # not one fixed crop: each draw jitters the box
+    assert all(c.min() < 60 and np.median(c) > 200 for c in cash)  # dark ink on stretched paper
+
+
+def test_real_count_keeps_the_asked_share_over_many_refills():
+    from crnn.data import real_count
+
+    rng = np.random.default_rng(1)
+    added = sum(real_count(7, 0.3, rng) for _ in range(2000))
+    assert added / (added + 7 * 2000) == pytest.approx(0.3, abs=0.01)
+    assert real_count(10, 0.0, rng) == 0 and real_count(0, 0.5, rng) == 0

@@ -66,3 +66,23 @@ def test_a_new_run_can_start_from_an_exported_model_and_refuses_another_shape(tm
     wider = cfg("wider", steps=1, lstm_units=32, init_from=export)
     with pytest.raises(ValueError, match="does not fit this run's model"):
         train(wider, sample_source=lambda: samples)
+
+
+@pytest.mark.slow
+def test_labelled_pages_are_mixed_into_training_at_the_asked_share(
+    tmp_path, receipt_folder, make_digit_samples, capsys
+):
+    folder = receipt_folder
+    samples = make_digit_samples(np.random.default_rng(2), 64)
+    small = dict(channels=(8, 16, 16, 32), lstm_units=16, threads=1, min_pool=32, batch_size=8)
+    cfg = TrainConfig(
+        run_dir=str(tmp_path / "run"), minutes=5, steps=3, real=(str(folder),), real_share=0.5, **small
+    )
+    result = train(cfg, sample_source=lambda: samples)
+    assert result["end_step"] == 3
+    assert "real lines: 2 from 1 pages (1 left out), 50% of training lines" in capsys.readouterr().out
+
+    with pytest.raises(ValueError, match="--real-share must be between 0 and 1"):
+        train(
+            TrainConfig(run_dir=str(tmp_path / "run2"), steps=1, real=(str(folder),), real_share=1.0, **small)
+        )

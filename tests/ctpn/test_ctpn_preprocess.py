@@ -37,3 +37,56 @@ def test_reading_order_rows_then_x():
     ]
     assert reading_order(quads) == [1, 2, 3, 0, 4]
     assert reading_order([]) == []
+
+
+def _glyphs(height: int, glyph_h: int, count: int = 12, page_w: int = 900) -> np.ndarray:
+    """A white page with `count` black bars glyph_h tall and glyph_h/2 wide: text of a known size."""
+    page = np.full((height, page_w, 3), 255, dtype=np.uint8)
+    w = max(2, glyph_h // 2)
+    for i in range(count):
+        x = 10 + i * (w + max(3, glyph_h // 4))
+        page[20 : 20 + glyph_h, x : x + w] = 0
+    return page
+
+
+@pytest.mark.parametrize("glyph_h", [6, 20, 150])
+def test_ink_height_is_the_height_of_the_glyphs(glyph_h):
+    from ctpn.preprocess import ink_height
+
+    gray = _glyphs(glyph_h + 60, glyph_h, count=5 if glyph_h > 100 else 12, page_w=1800)[:, :, 0]
+    assert ink_height(gray) == glyph_h
+
+
+def test_dashed_rules_and_blank_pages_do_not_count_as_text():
+    from ctpn.preprocess import ink_height
+
+    page = _glyphs(200, 20)[:, :, 0]
+    for x in range(0, 880, 12):  # a receipt's dashed rule: 30 dashes of 8 x 3 px under the text
+        page[100:103, x : x + 8] = 0
+    assert ink_height(page) == 20
+    assert ink_height(np.full((100, 100), 255, np.uint8)) is None
+
+
+@pytest.mark.parametrize(
+    ("glyph_h", "page_h", "scale"),
+    [
+        (20, 400, 1.0),  # in the trained band: left alone
+        (150, 400, 24 / 150),  # a sign: shrunk to 24 px text
+        (6, 200, 4.0),  # tiny print: enlarged to 24 px text
+        (6, 1000, 1600 / 1000),  # ... but never past MAX_SIDE on the longer side
+    ],
+)
+def test_text_far_outside_the_trained_sizes_is_scaled_to_24_px(glyph_h, page_h, scale):
+    from ctpn.preprocess import MAX_SIDE
+
+    page = _glyphs(page_h, glyph_h, count=4, page_w=min(900, page_h))
+    out, s = prepare(page)
+    assert s == pytest.approx(scale)
+    assert max(out.shape[:2]) <= MAX_SIDE + 15
+
+
+def test_a_short_line_crop_is_padded_not_enlarged():
+    crop = _glyphs(40, 22, count=8, page_w=300)
+    out, s = prepare(crop)
+    assert s == 1.0 and out.shape == (64, 304, 3)
+    assert (out[:40, :300] == crop).all() and (out[40:] == 255).all()

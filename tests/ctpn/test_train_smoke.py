@@ -41,3 +41,69 @@ def test_training_loss_falls_and_resume_continues_the_step_count(tmp_path):
 
     export_main(["--run-dir", str(tmp_path), "--out", str(tmp_path / "models" / "ctpn" / "1")])
     assert (tmp_path / "models" / "ctpn" / "1" / "saved_model.pb").exists()
+
+
+def _labelled_folder(path):
+    """One page with three dark text-like bars and their boxes, in the truth.json format."""
+    import cv2
+
+    path.mkdir()
+    page = np.full((300, 400, 3), 255, np.uint8)
+    truth = []
+    for i, y in enumerate((40, 120, 200)):
+        page[y : y + 24, 30 : 330 - 40 * i] = 30
+        truth.append(
+            {"text": f"LINE {i}", "box": [[30, y], [329 - 40 * i, y], [329 - 40 * i, y + 23], [30, y + 23]]}
+        )
+    cv2.imwrite(str(path / "p.png"), page)
+    (path / "truth.json").write_text(json.dumps({"p.png": truth}), encoding="utf-8")
+    return path
+
+
+def test_real_pages_become_crops_with_positive_anchors_on_their_lines(tmp_path):
+    from ctpn.data import make_examples
+    from ocr_synth.labelled import load_folder
+
+    pages = load_folder(_labelled_folder(tmp_path / "real"))
+    examples = make_examples(np.random.default_rng(0), 256, 2, pages, real_share=1.0)
+    assert len(examples) == 2
+    for ex in examples:
+        assert ex.image.shape == (256, 256, 3)
+        assert (ex.targets.labels == 1).sum() > 0  # the labelled lines are text to the detector
+
+
+def test_a_new_run_starts_from_an_exported_model_and_mixes_real_pages(tmp_path):
+    from ctpn.export import main as export_main
+
+    run_train(tmp_path / "first", 3)
+    export_main(["--run-dir", str(tmp_path / "first"), "--out", str(tmp_path / "m" / "1")])
+    folder = _labelled_folder(tmp_path / "real")
+    code = "import sys; from ctpn.train import main; main(sys.argv[1:])"
+    args = ["--run-dir", str(tmp_path / "second"), "--minutes", "0", "--init-from", str(tmp_path / "m" / "1"),
+            "--real", str(folder), "--real-share", "0.5", *TINY]  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "real pages: 1 from 1 folder(s), 50% of documents" in proc.stdout
+    assert f"initialised the weights from {tmp_path / 'm' / '1'}" in proc.stdout
+    # no step taken: the second run's weights are exactly the export's
+    export_main(["--run-dir", str(tmp_path / "second"), "--out", str(tmp_path / "m" / "2")])
+    import tensorflow as tf
+
+    a = tf.train.load_checkpoint(str(tmp_path / "m" / "1" / "variables" / "variables"))
+    b = tf.train.load_checkpoint(str(tmp_path / "m" / "2" / "variables" / "variables"))
+    # the network's weights (float); dropout's seed-generator states (int) move on at every build
+    names = [
+        n
+        for n in a.get_variable_to_shape_map()
+        if n.startswith("variables_/") and a.get_tensor(n).dtype.kind == "f"
+    ]
+    assert len(names) > 10
+    for name in names:
+        np.testing.assert_array_equal(a.get_tensor(name), b.get_tensor(name))
+
+    bad = subprocess.run(
+        [sys.executable, "-c", code, "--run-dir", str(tmp_path / "third"), "--minutes", "0",
+         "--init-from", str(tmp_path / "m" / "1"), "--window", "32", "--lstm", "8", "--fc", "32"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert bad.returncode != 0 and "does not fit this run's network" in bad.stderr

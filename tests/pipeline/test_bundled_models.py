@@ -155,3 +155,32 @@ def test_a_line_reads_the_same_whatever_else_is_in_its_batch(pipeline):
             if alone != padded:
                 changed.append((alone, padded))
     assert changed == []
+
+
+def _drawn(text: str, px: int, pad: int, ink=(0, 0, 0), paper=(255, 255, 255)) -> np.ndarray:
+    """`text` drawn at `px` pixels in the held-out font (WenQuanYi Zen Hei) with `pad` px around it."""
+    from ocr_synth import fonts
+    from PIL import ImageDraw
+
+    spec = next(s for s in fonts.discover("eval") if s.family == "WenQuanYi Zen Hei" and not s.bold)
+    font = fonts.load(spec, px)
+    left, top, right, bottom = font.getbbox(text)
+    image = Image.new("RGB", (right - left + 2 * pad, bottom - top + 2 * pad), paper)
+    ImageDraw.Draw(image).text((pad - left, pad - top), text, font=font, fill=ink)
+    return np.asarray(image)
+
+
+@pytest.mark.parametrize(
+    ("case", "text", "px", "pad", "paper"),
+    [
+        ("a sign at 150 px a glyph", "我是中国人", 150, 60, (255, 255, 255)),
+        ("two hanzi at 300 px", "发票", 300, 40, (255, 255, 255)),
+        ("a shop sign's crop on coloured paper", "韩国小馆", 60, 8, (250, 228, 180)),
+        ("a single line cropped tight", "合计金额：¥1,280.00", 32, 4, (255, 255, 255)),
+        ("a tiny image of 10 px text", "TOTAL 12.50", 10, 3, (255, 255, 255)),
+    ],
+)
+def test_text_of_any_size_is_read_without_resizing_first(pipeline, case, text, px, pad, paper):
+    lines = pipeline.read(_drawn(text, px, pad, paper=paper)).lines
+    read_text = "".join(line.text for line in lines)
+    assert read_text.replace(" ", "") == text.replace(" ", ""), (case, [line.text for line in lines])

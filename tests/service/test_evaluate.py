@@ -4,7 +4,15 @@ import json
 
 import numpy as np
 import pytest
-from ocr_service.evaluate import Score, match_lines, score_page, write_errors
+from ocr_service.evaluate import (
+    Score,
+    evaluate,
+    labelled_set,
+    match_lines,
+    page_text,
+    score_page,
+    write_errors,
+)
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
@@ -94,3 +102,53 @@ def test_errors_file_lists_the_lines_read_wrong_and_the_confusions(tmp_path):
     ]
     assert rows[0]["quad"] == TRUTH[0][1].tolist()
     assert counts == {("1", "I"): 1, ("", ","): 1}  # normalised: '：' is ':', '，' is ','
+
+
+def test_page_text_orders_rows_of_12_px_then_x_and_ignores_case_and_spaces():
+    # centres at y 25 and y 20 fall in one 12 px row band (round(25/12) == round(20/12) == 2): x decides
+    lines = [
+        ("total", box(200, 10, 260, 40)),
+        ("Sub Total", box(10, 5, 90, 35)),
+        ("rm 9", box(10, 60, 60, 80)),
+    ]
+    assert page_text(lines) == "SUBTOTALTOTALRM9"
+
+
+def test_character_f1_counts_the_characters_of_each_page_as_a_multiset():
+    truth = [("TOTAL 12.50", box(10, 10, 200, 40))]
+    read = [("T0TAL", box(10, 10, 100, 40)), ("12.50 X", box(110, 10, 200, 40))]
+    s = score_page(read, truth)
+    # reference TOTAL12.50 (10 chars); read T0TAL12.50X (11): 9 in common (one O read as 0, an extra X)
+    assert (s.chars_common, s.chars_read, s.chars_ref) == (9, 11, 10)
+    assert s.char_precision == pytest.approx(9 / 11) and s.char_recall == pytest.approx(9 / 10)
+    assert s.char_f1 == pytest.approx(2 * (9 / 11) * (9 / 10) / (9 / 11 + 9 / 10))
+    assert s.page_edits_norm == 2  # O->0 and the inserted X
+
+
+def test_a_labelled_folder_is_scored_page_by_page_at_every_iou_asked(tmp_path):
+    import cv2
+
+    page = np.full((100, 300, 3), 255, np.uint8)
+    cv2.imwrite(str(tmp_path / "r1.png"), page)
+    cv2.imwrite(str(tmp_path / "r2.png"), page)
+    truth = {"r1.png": [{"text": "TOTAL", "box": box(10, 10, 110, 40).tolist()}],
+             "r2.png": [{"text": "CASH", "box": box(10, 50, 90, 80).tolist()}]}  # fmt: skip
+    (tmp_path / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    docs = labelled_set(tmp_path)
+    assert [(half, doc.lines[0].text) for half, doc in docs] == [
+        (tmp_path.name, "TOTAL"),
+        (tmp_path.name, "CASH"),
+    ]
+
+    # an engine that finds TOTAL 10 px too wide (IoU 100/110: matched at 0.5, not at 0.95) and never CASH
+    answers = [[("TOTAL", box(10, 10, 120, 40))], []]
+
+    def engine(image):
+        assert image.shape == (100, 300, 3)
+        return answers.pop(0)
+
+    scores, _ = evaluate(engine, docs, progress=False, iou_thresholds=(0.5, 0.95))
+    assert set(scores) == {tmp_path.name, "all", "all@0.95"}
+    assert scores["all"].pages == 2 and scores["all"].matched == 1 and scores["all"].gt_lines == 2
+    assert scores["all@0.95"].matched == 0
+    assert scores["all"].page_edits_norm == 4  # CASH never read

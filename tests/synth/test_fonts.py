@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from ocr_synth import fonts, render
-from ocr_synth.content import CHARSET_HINT, HANZI_LEVEL1
+from ocr_synth.content import ASCII_PRINTABLE, CHARSET_HINT, HANZI_LEVEL1
 
 
 def test_train_split_has_every_training_family_and_not_the_held_out_one():
@@ -15,6 +15,15 @@ def test_eval_split_uses_only_the_held_out_cjk_family():
     cjk = {s.family for s in fonts.discover("eval") if s.cjk}
     assert cjk == {"WenQuanYi Zen Hei"}
     assert set(fonts.LATIN_FAMILIES) <= {s.family for s in fonts.discover("eval")}
+
+
+def test_heldout_split_shares_no_family_with_training():
+    """Held-out typefaces (a Hei, a Ming/Song, a Latin sans): figures on them measure reading."""
+    heldout = {s.family for s in fonts.discover("heldout")}
+    assert heldout == {"WenQuanYi Zen Hei", "TW-Sung", "Lato"}
+    assert not heldout & {s.family for s in fonts.discover("train")}
+    for spec in fonts.discover("heldout"):  # pages never fall back to another family
+        assert fonts.covers(spec, CHARSET_HINT if spec.cjk else ASCII_PRINTABLE), spec.family
 
 
 def test_collections_resolve_to_the_simplified_chinese_face():

@@ -27,11 +27,13 @@ def test_daemon_json_merged_and_existing_keys_kept(host):
     assert cfg["log-opts"] == {"max-size": "10m", "max-file": "3"}
     assert cfg["storage-driver"] == "overlay2"
     assert cfg["log-driver"] == "json-file"
+    assert cfg["live-restore"] is True
 
 
 def test_running_daemon_uses_the_merged_file(host):
     info = json.loads(host.check_output("docker info --format '{{json .}}'"))
     assert info["Driver"] == "overlay2"
+    assert info["LiveRestoreEnabled"] is True  # a dockerd restart leaves the OCR stacks running
     assert info["LoggingDriver"] == "json-file"
     assert "molecule.preexisting=kept" in info["Labels"]
 

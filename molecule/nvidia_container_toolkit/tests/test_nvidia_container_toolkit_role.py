@@ -53,3 +53,19 @@ def test_running_docker_knows_the_nvidia_runtime(host):
     assert "nvidia" in info["Runtimes"]
     assert info["DefaultRuntime"] == "nvidia"
     assert "molecule.preexisting=kept" in info["Labels"]
+
+
+def test_udev_rule_recreates_dev_char_links_when_the_driver_loads(host):
+    # NVIDIA's fix for "Failed to initialize NVML: Unknown Error" after systemctl daemon-reload
+    rule = host.file("/lib/udev/rules.d/71-nvidia-dev-char.rules")
+    lines = [line for line in rule.content_string.splitlines() if line and not line.startswith("#")]
+    assert lines == [
+        'ACTION=="add", DEVPATH=="/bus/pci/drivers/nvidia", '
+        'RUN+="/usr/bin/nvidia-ctk system create-dev-char-symlinks --create-all"'
+    ]
+
+
+def test_no_driver_loaded_so_nvidia_ctk_was_not_run_now(host):
+    # this container has no NVIDIA driver: the links are left to the udev rule
+    assert not host.file("/proc/driver/nvidia/version").exists
+    assert not host.file("/var/log/nvidia-ctk-stand-in.log").exists

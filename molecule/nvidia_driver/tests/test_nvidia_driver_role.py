@@ -18,6 +18,21 @@ def test_driver_packages_installed_at_the_pinned_version(host, name):
     assert pkg.version == VERSION
 
 
+def test_the_pin_holds_the_driver_although_a_newer_one_is_offered(host):
+    # prepare.yml offers libnvidia-ml1 535.288.01-1 from a second repository; NVIDIA's version lock
+    # (apt preferences, priority 1000 for the driver's source packages) keeps 535.261.03-1 the candidate
+    policy = host.check_output("apt-cache policy libnvidia-ml1")
+    assert "535.288.01-1" in policy  # the newer one is really offered
+    assert f"Candidate: {VERSION}" in policy
+    pin = host.file("/etc/apt/preferences.d/nvidia-driver-pin").content_string
+    assert "Package: src:*nvidia*:any src:cuda-drivers:any src:cuda-compat:any" in pin
+    assert "Pin: version 535.261.03-*" in pin
+    assert "Pin-Priority: 1000" in pin
+    # apt-get upgrade would not move it either
+    plan = host.check_output("apt-get -s upgrade")
+    assert "Inst libnvidia-ml1" not in plan
+
+
 def test_dkms_knows_the_driver_module(host):
     assert host.package("dkms").is_installed
     out = host.check_output("dkms status")
