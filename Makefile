@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.ocrstack-installed
-PACKAGES := synth ctpn crnn service
+PACKAGES := synth ctpn crnn service tests/support
 
 .PHONY: venv serve test test-fast lint images clean
 
@@ -24,7 +24,7 @@ $(STAMP): requirements/*.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 venv: $(STAMP)
 
 serve: venv
-	OCR_MODE=single OCR_HOST=127.0.0.1 OCR_PORT=8080 OCR_MODEL_DIR=$(CURDIR)/models $(VENV)/bin/ocr-service
+	$(VENV)/bin/ocr-service  # the service's own defaults: mode single, 127.0.0.1:8080, this checkout's models/
 
 test: venv
 	$(VENV)/bin/pytest

@@ -9,7 +9,7 @@ Run it once per mode against the same image and compare (`single`, then `tfservi
 `tfserving` mode without TF Serving (development machines): serve the same models with the
 stand-in and point the service at it, then run the same command with `--label tfserving`:
 
-    python tests/tfserving_standin/server.py --model-config-file models.config --port 8500 &
+    python docker/tfserving-standin/server.py --model-config-file models.config --port 8500 &
     OCR_MODE=tfserving OCR_TFSERVING_GRPC=127.0.0.1:8500 ocr-service &
 
 Figures from the stand-in measure the client path and the protocol overhead, not TF Serving's

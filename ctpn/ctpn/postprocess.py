@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ctpn.anchors import STRIDE
 from ctpn.connector import connect
 from ctpn.proposals import text_proposals
 from ctpn.refine import refine_quads
@@ -12,13 +13,23 @@ def _one(x: np.ndarray, ndim: int) -> np.ndarray:
     return x[0] if x.ndim == ndim + 1 else x
 
 
+def page_outputs(outputs: dict[str, np.ndarray], prepared_shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """The first page's own output cells: one cell per STRIDE px of the prepared image it was given.
+
+    A server that batches requests (TF Serving) pads a batch to its largest page, so the maps it
+    returns can be larger than this page's H/16 x W/16; the extra cells are not this page's.
+    """
+    rows, cols = prepared_shape[0] // STRIDE, prepared_shape[1] // STRIDE
+    return {name: np.asarray(value)[0, :rows, :cols] for name, value in outputs.items()}
+
+
 def detect_lines(outputs: dict[str, np.ndarray], image_rgb: np.ndarray, scale: float) -> list[np.ndarray]:
     """One image's outputs (batch dim removed or index 0) -> quads (4,2) float32 clockwise from TL."""
     cls_prob = _one(outputs["cls_prob"], 3)
     v_deltas = _one(outputs["v_deltas"], 4)
     side = _one(outputs["side_offsets"], 3)
     fh, fw = cls_prob.shape[:2]
-    props = text_proposals(cls_prob, v_deltas, side, fh * 16, fw * 16)
+    props = text_proposals(cls_prob, v_deltas, side, fh * STRIDE, fw * STRIDE)
     quads, _ = connect(props.boxes, props.scores, props.sides)
     h, w = image_rgb.shape[:2]
     quads = [q / np.float32(scale) for q in quads]

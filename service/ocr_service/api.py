@@ -15,9 +15,9 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from . import metrics
-from .app import state
 from .errors import ImageTooLarge, InvalidImage, UnsupportedImageType
 from .pipeline import OcrResult
+from .state import state
 
 api = Blueprint("api", __name__)
 
@@ -87,8 +87,7 @@ def image_from_request(json_field: str, form_field: str = "image") -> bytes:
 
 
 def read_image(data: bytes) -> OcrResult:
-    svc = state()
-    result = svc.holder.get().read(data, max_pixels=svc.settings.max_pixels)
+    result = state().holder.get().read(data)
     metrics.observe_timings(result.timings_ms)
     metrics.LINES.observe(len(result.lines))
     return result
@@ -144,6 +143,9 @@ def readyz() -> tuple[Response, int]:
     svc = state()
     ready, reason = svc.holder.readiness()
     body = {"status": "ready" if ready else "not_ready", "reason": reason, "mode": svc.settings.mode}
+    # Where the models run in this worker (mode single): "GPU:0 (<name>)" or "CPU"; null when a
+    # TF Serving backend runs them. The deployment's smoke test checks it on GPU hosts.
+    body["device"] = svc.holder.device
     return jsonify(body), 200 if ready else 503
 
 

@@ -12,7 +12,6 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -20,8 +19,10 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from . import metrics
 from .errors import OcrError
 from .holder import PipelineHolder
+from .pipeline import PipelineConfig
 from .runners import ModelRunner
 from .settings import Settings
+from .state import ServiceState, attach
 
 log = logging.getLogger("ocr_service.app")
 
@@ -38,24 +39,14 @@ _HTTP_CODES = {
 }
 
 
-@dataclass
-class ServiceState:
-    """What the views need, kept on `app.extensions["ocr_service"]`."""
-
-    settings: Settings
-    holder: PipelineHolder
-
-
-def state() -> ServiceState:
-    return current_app.extensions["ocr_service"]
-
-
 def default_runner_factory(settings: Settings) -> ModelRunner:
     """The one place where OCR_MODE picks a runner; the pipeline is the same in both modes."""
     from . import runners
 
     if settings.mode == "single":
-        return runners.SavedModelRunner(settings.model_dir, versions=settings.model_versions)
+        return runners.SavedModelRunner(
+            settings.model_dir, versions=settings.model_versions, gpu_memory_mib=settings.gpu_memory_mib
+        )
     if settings.tfserving_protocol == "rest":
         return runners.TFServingRestRunner(
             settings.tfserving_rest, settings.timeout_s, versions=settings.model_versions
@@ -72,7 +63,8 @@ def create_app(settings: Settings, runner_factory: RunnerFactory | None = None) 
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     factory = runner_factory or default_runner_factory
-    app.extensions["ocr_service"] = ServiceState(settings, PipelineHolder(lambda: factory(settings)))
+    config = PipelineConfig(max_pixels=settings.max_pixels)
+    attach(app, ServiceState(settings, PipelineHolder(lambda: factory(settings), config=config)))
 
     from .api import api
     from .page import page

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ocr_service import state
 from ocr_service.logs import ACCESS_LOG_FORMAT, logging_config
 from ocr_service.settings import settings_or_exit
 
@@ -64,16 +65,10 @@ _multiproc_dir, _multiproc_dir_is_ours = _prepare_multiproc_dir()
 
 def on_starting(server):
     s = _settings
-    backend = (
-        s.model_dir
-        if s.mode == "single"
-        else (s.tfserving_grpc if s.tfserving_protocol == "grpc" else s.tfserving_rest)
-    )
     _log.info(
-        "ocr-service starting: mode=%s backend=%s workers=%d threads=%d bind=%s max_upload_bytes=%d "
+        "ocr-service starting: mode=%s workers=%d threads=%d bind=%s max_upload_bytes=%d "
         "max_pixels=%d timeout_s=%s",
         s.mode,
-        backend,
         s.workers,
         s.threads,
         bind[0],
@@ -85,15 +80,14 @@ def on_starting(server):
 
 def post_worker_init(worker):
     """Load and warm this worker's pipeline before it serves; a failure is reported by /readyz."""
-    extensions = getattr(worker.wsgi, "extensions", {})
-    svc = extensions.get("ocr_service")
+    svc = state.of(worker.wsgi)
     if svc is not None:
         svc.holder.load(force=True)
+        _log.info("worker %d: mode=%s backend=%s", worker.pid, svc.settings.mode, svc.holder.backend)
 
 
 def worker_exit(server, worker):
-    extensions = getattr(getattr(worker, "wsgi", None), "extensions", {})
-    svc = extensions.get("ocr_service")
+    svc = state.of(getattr(worker, "wsgi", None))
     if svc is not None:
         svc.holder.close()
 

@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 
 from .errors import BackendUnavailable, OcrError
-from .pipeline import Pipeline
+from .perprocess import PerProcess
+from .pipeline import Pipeline, PipelineConfig
 from .runners import ModelRunner
 
 log = logging.getLogger(__name__)
@@ -27,23 +28,29 @@ class PipelineHolder:
         self,
         runner_factory: Callable[[], ModelRunner],
         retry_interval_s: float = 2.0,
+        config: PipelineConfig | None = None,
     ) -> None:
         self._runner_factory = runner_factory
+        self._config = config
         self._retry_interval_s = retry_interval_s
         self._lock = threading.Lock()
-        self._runner: ModelRunner | None = None
-        self._pipeline: Pipeline | None = None
-        self._warm = False
-        self._pid: int | None = None
+        self._built: PerProcess[tuple[ModelRunner, Pipeline]] = PerProcess(self._build, _close_runner)
+        self._warm_pid: int | None = None  # the process whose pipeline is warmed up
         self._reason = "the models have not been loaded yet"
         self._last_attempt = float("-inf")
+
+    def _build(self) -> tuple[ModelRunner, Pipeline]:
+        runner = self._runner_factory()
+        return runner, Pipeline(runner, self._config)
+
+    @property
+    def _warm(self) -> bool:
+        # Inherited across a fork (gunicorn --preload): the parent's models are unusable here.
+        return self._warm_pid == os.getpid()
 
     def load(self, force: bool = False) -> bool:
         """Build the runner and Pipeline and warm them up; True when ready to serve."""
         with self._lock:
-            if self._pid is not None and self._pid != os.getpid():
-                # Inherited across a fork (gunicorn --preload): the parent's models are unusable here.
-                self._runner, self._pipeline, self._warm, self._pid = None, None, False, None
             if self._warm:
                 return True
             now = time.monotonic()
@@ -52,11 +59,8 @@ class PipelineHolder:
             self._last_attempt = now
             started = time.perf_counter()
             try:
-                if self._pipeline is None:
-                    self._runner = self._runner_factory()
-                    self._pipeline = Pipeline(self._runner)
-                    self._pid = os.getpid()
-                self._pipeline.warmup()
+                _, pipeline = self._built.get()
+                pipeline.warmup()
             except OcrError as exc:
                 self._reason = exc.message
                 log.warning("pipeline not ready: %s", exc.message)
@@ -65,27 +69,45 @@ class PipelineHolder:
                 self._reason = f"{type(exc).__name__}: {exc}"
                 log.exception("pipeline failed to load")
                 return False
-            self._warm = True
+            self._warm_pid = os.getpid()
             self._reason = ""
-            log.info("pipeline ready (loaded and warmed up in %.1f s)", time.perf_counter() - started)
+            log.info(
+                "pipeline ready on %s (loaded and warmed up in %.1f s)",
+                self.device or "the model backend",
+                time.perf_counter() - started,
+            )
             return True
 
     def get(self) -> Pipeline:
         """The warmed-up pipeline, or BackendUnavailable saying why there is none."""
-        if not self._warm or self._pid != os.getpid():
+        if not self._warm:
             self.load()
-        if not self._warm or self._pipeline is None:
+        built = self._built.peek()
+        if not self._warm or built is None:
             raise BackendUnavailable(f"the OCR backend is not ready: {self._reason}")
-        return self._pipeline
+        return built[1]
+
+    @property
+    def device(self) -> str | None:
+        """Where the models run in this process ("GPU:0 (...)", "CPU"); None for a remote backend."""
+        built = self._built.peek()
+        return getattr(built[0], "device", None) if built is not None else None
+
+    @property
+    def backend(self) -> str:
+        """What runs the models for this process (a model directory or a TF Serving address)."""
+        built = self._built.peek()
+        return getattr(built[0], "backend", "not built yet") if built is not None else "not built yet"
 
     def readiness(self) -> tuple[bool, str]:
         """(ready, reason): loaded, warmed up, and the runner says both models are available."""
         if not self._warm:
             self.load()
-        if not self._warm or self._runner is None:
+        built = self._built.peek()
+        if not self._warm or built is None:
             return False, self._reason
         try:
-            if self._runner.ready():
+            if built[0].ready():
                 return True, "ready"
             return False, "the model backend reports that the models are not available"
         except OcrError as exc:
@@ -96,9 +118,12 @@ class PipelineHolder:
 
     def close(self) -> None:
         with self._lock:
-            if self._runner is not None and self._pid == os.getpid():
-                try:
-                    self._runner.close()
-                except Exception:
-                    log.exception("closing the runner failed")
-            self._runner, self._pipeline, self._warm = None, None, False
+            self._built.close()
+            self._warm_pid = None
+
+
+def _close_runner(built: tuple[ModelRunner, Pipeline]) -> None:
+    try:
+        built[0].close()
+    except Exception:
+        log.exception("closing the runner failed")

@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from crnn.preprocess import batch_crops, crop_line
-from ctpn.postprocess import detect_lines, reading_order
+from ctpn.postprocess import detect_lines, page_outputs, reading_order
 from ctpn.preprocess import prepare
 
 from .imageio import array_to_rgb, decode_image
+from .settings import Settings
 
 if TYPE_CHECKING:
     from .runners import ModelRunner
-
-DEFAULT_MAX_PIXELS = 40_000_000
 
 
 @dataclass(frozen=True)
@@ -33,6 +32,9 @@ class PipelineConfig:
     # the bound matches max_batch_size in service/tfserving/batching.config, which TF Serving
     # enforces per request when batching is on.
     max_lines_per_call: int = 64
+    # Largest decoded image accepted (a decompression bomb is refused before it is decoded); the
+    # service passes its OCR_MAX_PIXELS, whose default is stated once, in Settings.
+    max_pixels: int = Settings.max_pixels
 
 
 @dataclass
@@ -74,10 +76,14 @@ class Pipeline:
         self.runner = runner
         self.config = config or PipelineConfig()
 
-    def read(self, image: bytes | np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> OcrResult:
+    def read(self, image: bytes | np.ndarray) -> OcrResult:
         """Detect and read every text line of `image` (encoded bytes or an array)."""
         clock = _Stopwatch()
-        rgb = decode_image(image, max_pixels) if isinstance(image, bytes | bytearray) else array_to_rgb(image)
+        rgb = (
+            decode_image(image, self.config.max_pixels)
+            if isinstance(image, bytes | bytearray)
+            else array_to_rgb(image)
+        )
         height, width = rgb.shape[:2]
         clock.lap("decode")
         if min(height, width) < self.config.min_side:
@@ -95,9 +101,7 @@ class Pipeline:
         clock.lap("detect_preprocess")
         outputs = self.runner.predict("ctpn", {"image": prepared[None]})
         clock.lap("detect_model")
-        # TF Serving's batching pads a batch to its largest page: keep this page's own cells.
-        rows, cols = prepared.shape[0] // 16, prepared.shape[1] // 16
-        quads = detect_lines({name: value[0, :rows, :cols] for name, value in outputs.items()}, rgb, scale)
+        quads = detect_lines(page_outputs(outputs, prepared.shape), rgb, scale)
         clock.lap("detect_postprocess")
         return quads
 

@@ -2,22 +2,23 @@
 
 Every runner takes and returns numpy arrays keyed by the signature names of docs/architecture.md.
 String outputs (crnn `text`) come back as object arrays of Python `str`, decoded from UTF-8, from
-every runner alike, so the pipeline never sees bytes. Runners raise `BackendUnavailable` or
+every runner alike (`ocr_service.codec` converts every wire format), so the pipeline never sees
+bytes. Each runner's connection (models, gRPC channel, HTTP session) is a `PerProcess` value: built
+on first use in each gunicorn worker, never shared across a fork. Runners raise `BackendUnavailable` or
 `BackendTimeout`, never raw TensorFlow / grpc / requests errors, so the web app can answer 503/504.
 """
 
 from __future__ import annotations
 
-import base64
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
 from .errors import BackendTimeout, BackendUnavailable
+from .perprocess import PerProcess
 
 MODEL_NAMES = ("ctpn", "crnn")
 SIGNATURE_NAME = "serving_default"
@@ -44,16 +45,6 @@ class ModelRunner(Protocol):
     def close(self) -> None: ...
 
 
-def _as_text(array: np.ndarray) -> np.ndarray:
-    """Bytes tensors -> object arrays of str; numeric arrays unchanged."""
-    if array.dtype.kind not in "OS":
-        return array
-    out = np.empty(array.shape, dtype=object)
-    for index, value in np.ndenumerate(array):
-        out[index] = value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
-    return out
-
-
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -70,10 +61,14 @@ class SavedModelRunner:
         versions: Mapping[str, int | None] = {},  # noqa: B006 - read-only
         *,
         models: Sequence[str] = MODEL_NAMES,
+        gpu_memory_mib: int | None = None,
     ) -> None:
         self.model_dir = Path(model_dir)
+        self.backend = str(self.model_dir)
         self.versions = dict(versions)
         self.models = tuple(models)
+        self.gpu_memory_mib = gpu_memory_mib
+        self.device: str | None = None  # set when the first model loads: "GPU:0 (...)" or "CPU"
         self._loaded: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -101,6 +96,11 @@ class SavedModelRunner:
             if model not in self._loaded:
                 import tensorflow as tf
 
+                from . import device
+
+                if self.device is None:
+                    _configure_devices_once(self.gpu_memory_mib)
+                    self.device = device.describe()
                 path = self.version_dir(model)
                 try:
                     loaded = tf.saved_model.load(str(path))
@@ -113,6 +113,8 @@ class SavedModelRunner:
     def predict(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         import tensorflow as tf
 
+        from .codec import as_text
+
         _, fn = self._signature(model)
         expected = set(fn.structured_input_signature[1])
         if set(inputs) != expected:
@@ -123,7 +125,7 @@ class SavedModelRunner:
             outputs = fn(**{name: tf.constant(np.asarray(value)) for name, value in inputs.items()})
         except (tf.errors.OpError, TypeError, ValueError) as exc:
             raise BackendUnavailable(f"{model}: {exc}") from exc
-        return {name: _as_text(tensor.numpy()) for name, tensor in outputs.items()}
+        return {name: as_text(tensor.numpy()) for name, tensor in outputs.items()}
 
     def ready(self) -> bool:
         try:
@@ -158,27 +160,22 @@ class TFServingGrpcRunner:
         models: Sequence[str] = MODEL_NAMES,
     ) -> None:
         self.target = target
+        self.backend = f"grpc://{target}"
         self.timeout_s = timeout_s
         self.versions = dict(versions)
         self.models = tuple(models)
-        self._lock = threading.Lock()
-        self._pid: int | None = None
-        self._channel = None
-        self._predict_stub = None
-        self._model_stub = None
+        self._connection: PerProcess[_GrpcConnection] = PerProcess(self._connect, lambda c: c.channel.close())
 
-    def _stubs(self):
-        if self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():
-                    import grpc
-                    from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
+    def _connect(self) -> _GrpcConnection:
+        import grpc
+        from tensorflow_serving.apis import model_service_pb2_grpc, prediction_service_pb2_grpc
 
-                    self._channel = grpc.insecure_channel(self.target, options=GRPC_CHANNEL_OPTIONS)
-                    self._predict_stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
-                    self._model_stub = model_service_pb2_grpc.ModelServiceStub(self._channel)
-                    self._pid = os.getpid()
-        return self._predict_stub, self._model_stub
+        channel = grpc.insecure_channel(self.target, options=GRPC_CHANNEL_OPTIONS)
+        return _GrpcConnection(
+            channel,
+            prediction_service_pb2_grpc.PredictionServiceStub(channel),
+            model_service_pb2_grpc.ModelServiceStub(channel),
+        )
 
     def _model_spec(self, spec, model: str) -> None:
         spec.name = model
@@ -202,9 +199,9 @@ class TFServingGrpcRunner:
         import grpc
         from tensorflow_serving.apis import predict_pb2
 
-        from .tfserving import ndarray_to_tensor_proto, tensor_proto_to_ndarray
+        from .codec import as_text, ndarray_to_tensor_proto, tensor_proto_to_ndarray
 
-        predict_stub, _ = self._stubs()
+        predict_stub = self._connection.get().predict
         request = predict_pb2.PredictRequest()
         self._model_spec(request.model_spec, model)
         request.model_spec.signature_name = SIGNATURE_NAME
@@ -214,13 +211,13 @@ class TFServingGrpcRunner:
             response = predict_stub.Predict(request, timeout=self.timeout_s)
         except grpc.RpcError as exc:
             raise self._error(exc, model) from None
-        return {name: _as_text(tensor_proto_to_ndarray(t)) for name, t in response.outputs.items()}
+        return {name: as_text(tensor_proto_to_ndarray(t)) for name, t in response.outputs.items()}
 
     def ready(self) -> bool:
         import grpc
         from tensorflow_serving.apis import get_model_status_pb2
 
-        _, model_stub = self._stubs()
+        model_stub = self._connection.get().model
         for model in self.models:
             request = get_model_status_pb2.GetModelStatusRequest()
             self._model_spec(request.model_spec, model)
@@ -234,11 +231,7 @@ class TFServingGrpcRunner:
         return True
 
     def close(self) -> None:
-        with self._lock:
-            if self._channel is not None and self._pid == os.getpid():
-                self._channel.close()
-            self._channel = self._predict_stub = self._model_stub = None
-            self._pid = None
+        self._connection.close()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -261,28 +254,12 @@ class TFServingRestRunner:
         models: Sequence[str] = MODEL_NAMES,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.backend = self.base_url
         self.timeout_s = timeout_s
         self.versions = dict(versions)
         self.models = tuple(models)
-        self._lock = threading.Lock()
-        self._pid: int | None = None
-        self._session = None
+        self._session = PerProcess(_http_session, lambda session: session.close())
         self._output_dtypes: dict[str, dict[str, np.dtype]] = {}
-
-    def _http(self):
-        if self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():
-                    import requests
-                    from requests.adapters import HTTPAdapter
-
-                    session = requests.Session()
-                    session.trust_env = False
-                    session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=64))
-                    session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=64))
-                    self._session = session
-                    self._pid = os.getpid()
-        return self._session
 
     def _model_url(self, model: str) -> str:
         version = self.versions.get(model)
@@ -293,7 +270,7 @@ class TFServingRestRunner:
         import requests
 
         try:
-            response = self._http().request(
+            response = self._session.get().request(
                 method, url, timeout=(min(self.timeout_s, 2.0), self.timeout_s), **kwargs
             )
         except requests.ConnectTimeout as exc:
@@ -323,7 +300,7 @@ class TFServingRestRunner:
 
     def _dtypes(self, model: str) -> dict[str, np.dtype]:
         if model not in self._output_dtypes:
-            from .tfserving import numpy_dtype
+            from .codec import dtype_by_name
 
             body = self._request("GET", self._model_url(model) + "/metadata", model)
             try:
@@ -332,18 +309,18 @@ class TFServingRestRunner:
                 raise BackendUnavailable(
                     f"TF Serving {self.base_url}: no {SIGNATURE_NAME} metadata for {model}"
                 ) from None
-            from tensorflow.core.framework import types_pb2
-
             self._output_dtypes[model] = {
-                name: numpy_dtype(types_pb2.DataType.Value(info["dtype"])) for name, info in outputs.items()
+                name: dtype_by_name(info["dtype"]) for name, info in outputs.items()
             }
         return self._output_dtypes[model]
 
     def predict(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        from . import codec
+
         dtypes = self._dtypes(model)
         payload = {
             "signature_name": SIGNATURE_NAME,
-            "inputs": {name: _to_json(np.asarray(value)) for name, value in inputs.items()},
+            "inputs": {name: codec.to_json(np.asarray(value)) for name, value in inputs.items()},
         }
         body = self._request("POST", self._model_url(model) + ":predict", model, json=payload)
         if "outputs" not in body:
@@ -351,7 +328,7 @@ class TFServingRestRunner:
         outputs = body["outputs"]
         if not isinstance(outputs, dict) or len(dtypes) == 1 and set(outputs) != set(dtypes):
             outputs = {next(iter(dtypes)): outputs}  # TF Serving unwraps a single output
-        return {name: _from_json(value, dtypes.get(name)) for name, value in outputs.items()}
+        return {name: codec.from_json(value, dtypes.get(name)) for name, value in outputs.items()}
 
     def ready(self) -> bool:
         for model in self.models:
@@ -364,33 +341,34 @@ class TFServingRestRunner:
         return True
 
     def close(self) -> None:
-        with self._lock:
-            if self._session is not None and self._pid == os.getpid():
-                self._session.close()
-            self._session = None
-            self._pid = None
+        self._session.close()
 
 
-def _to_json(array: np.ndarray) -> Any:
-    if array.dtype.kind in "USO":
-        encode = np.vectorize(
-            lambda v: {
-                "b64": base64.b64encode(v.encode("utf-8") if isinstance(v, str) else bytes(v)).decode("ascii")
-            },
-            otypes=[object],
-        )
-        return encode(array).tolist() if array.size else array.tolist()
-    return array.tolist()
+class _GrpcConnection(NamedTuple):
+    channel: Any
+    predict: Any  # PredictionServiceStub
+    model: Any  # ModelServiceStub
 
 
-def _from_json(value: Any, dtype: np.dtype | None) -> np.ndarray:
-    if dtype is not None and dtype.kind == "O":
-        decode = np.vectorize(
-            lambda v: (
-                base64.b64decode(v["b64"]).decode("utf-8", errors="replace") if isinstance(v, dict) else v
-            ),
-            otypes=[object],
-        )
-        array = np.array(value, dtype=object)
-        return decode(array) if array.size else array
-    return np.asarray(value, dtype=dtype)
+def _http_session():
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    session.trust_env = False
+    session.mount("http://", HTTPAdapter(pool_connections=4, pool_maxsize=64))
+    session.mount("https://", HTTPAdapter(pool_connections=4, pool_maxsize=64))
+    return session
+
+
+_devices_configured = False
+
+
+def _configure_devices_once(gpu_memory_mib: int | None) -> None:
+    """TensorFlow's GPU memory settings, once per process, before its first model loads."""
+    global _devices_configured
+    if not _devices_configured:
+        from . import device
+
+        device.configure(gpu_memory_mib)
+        _devices_configured = True

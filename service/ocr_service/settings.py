@@ -11,27 +11,36 @@ import functools
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 from urllib.parse import urlsplit
 
 MiB = 1024 * 1024
-T = TypeVar("T")
 
 
 class SettingsError(ValueError):
     """One environment variable has a value the service cannot run with."""
 
 
+def default_model_dir() -> Path:
+    """The checkout's `models/` when running from a source tree, else /models (the images' mount)."""
+    root = Path(__file__).resolve().parents[2]
+    if (root / "service" / "pyproject.toml").is_file() and (root / "models").is_dir():
+        return root / "models"
+    return Path("/models")
+
+
 @dataclass(frozen=True)
 class Settings:
+    """The one place every OCR_* default is stated (docs/architecture.md lists the variables)."""
+
     mode: Literal["single", "tfserving"] = "single"
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 2
     threads: int = 2
-    model_dir: Path = Path("/models")
+    model_dir: Path = field(default_factory=default_model_dir)
     tfserving_grpc: str = "127.0.0.1:8500"
     tfserving_rest: str = "http://127.0.0.1:8501"
     tfserving_protocol: Literal["grpc", "rest"] = "grpc"
@@ -42,6 +51,10 @@ class Settings:
     max_pixels: int = 40_000_000
     log_format: Literal["json", "text"] = "json"
     log_dir: Path | None = None
+    # Mode single on a GPU: each gunicorn worker's share of GPU memory in MiB (None: TensorFlow's
+    # memory growth). The deployment sizes it from the GPU's memory and OCR_WORKERS
+    # (ocr_service.device.memory_per_worker_mib), so that the second worker is not left without.
+    gpu_memory_mib: int | None = None
 
     @property
     def model_versions(self) -> dict[str, int | None]:
@@ -52,14 +65,6 @@ class Settings:
     def max_request_bytes(self) -> int:
         """Largest request body accepted: the image limit plus base64 and multipart overhead."""
         return self.max_upload_bytes * 4 // 3 + 64 * 1024
-
-
-def default_model_dir() -> Path:
-    """The checkout's `models/` when running from a source tree, else /models (the images' mount)."""
-    root = Path(__file__).resolve().parents[2]
-    if (root / "service" / "pyproject.toml").is_file() and (root / "models").is_dir():
-        return root / "models"
-    return Path("/models")
 
 
 def _choice(name: str, raw: str, allowed: tuple[str, ...]) -> str:
@@ -146,37 +151,58 @@ def _optional_dir(name: str, raw: str) -> Path | None:
     return path
 
 
+def _optional_int(low: int, high: int) -> Callable[[str, str], int | None]:
+    def parse(name: str, raw: str) -> int | None:
+        return None if not raw.strip() else _int(name, raw, low, high)
+
+    return parse
+
+
+def _ints(low: int, high: int) -> Callable[[str, str], int]:
+    return lambda name, raw: _int(name, raw, low, high)
+
+
+def _choices(*allowed: str) -> Callable[[str, str], str]:
+    return lambda name, raw: _choice(name, raw, allowed)
+
+
+# Field -> (environment variable, parser). The defaults are the Settings fields' own: a variable
+# that is not set leaves its field at the default, so no default is written twice.
+VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
+    "mode": ("OCR_MODE", _choices("single", "tfserving")),
+    "host": ("OCR_HOST", _host),
+    "port": ("OCR_PORT", _ints(1, 65535)),
+    "workers": ("OCR_WORKERS", _ints(1, 64)),
+    "threads": ("OCR_THREADS", _ints(1, 64)),
+    "model_dir": ("OCR_MODEL_DIR", _path),
+    "tfserving_grpc": ("OCR_TFSERVING_GRPC", _host_port),
+    "tfserving_rest": ("OCR_TFSERVING_REST", _url),
+    "tfserving_protocol": ("OCR_TFSERVING_PROTOCOL", _choices("grpc", "rest")),
+    "model_version_ctpn": ("OCR_MODEL_VERSION_CTPN", _version),
+    "model_version_crnn": ("OCR_MODEL_VERSION_CRNN", _version),
+    "timeout_s": ("OCR_TIMEOUT_S", lambda n, r: _float(n, r, 0.0, 3600.0)),
+    "max_upload_bytes": ("OCR_MAX_UPLOAD_BYTES", _ints(1, 2**31)),
+    "max_pixels": ("OCR_MAX_PIXELS", _ints(1, 2**40)),
+    "log_format": ("OCR_LOG_FORMAT", _choices("json", "text")),
+    "log_dir": ("OCR_LOG_DIR", _optional_dir),
+    "gpu_memory_mib": ("OCR_GPU_MEMORY_MIB", _optional_int(64, 2**30)),
+}
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from `environ` (default: os.environ); raise SettingsError on the first bad value."""
     env = os.environ if environ is None else environ
+    values = {name: parse(var, env[var]) for name, (var, parse) in VARIABLES.items() if var in env}
+    return Settings(**values)  # type: ignore[arg-type]
 
-    def get(name: str, parse: Callable[[str, str], T], default: T) -> T:
-        raw = env.get(name)
-        return default if raw is None else parse(name, raw)
 
-    mode = get("OCR_MODE", lambda n, r: _choice(n, r, ("single", "tfserving")), "single")
-    return Settings(
-        mode=mode,  # type: ignore[arg-type]
-        host=get("OCR_HOST", _host, "127.0.0.1"),
-        port=get("OCR_PORT", lambda n, r: _int(n, r, 1, 65535), 8080),
-        workers=get("OCR_WORKERS", lambda n, r: _int(n, r, 1, 64), 2),
-        threads=get("OCR_THREADS", lambda n, r: _int(n, r, 1, 64), 2),
-        model_dir=get("OCR_MODEL_DIR", _path, None) or default_model_dir(),
-        tfserving_grpc=get("OCR_TFSERVING_GRPC", _host_port, "127.0.0.1:8500"),
-        tfserving_rest=get("OCR_TFSERVING_REST", _url, "http://127.0.0.1:8501"),
-        tfserving_protocol=get(  # type: ignore[arg-type]
-            "OCR_TFSERVING_PROTOCOL", lambda n, r: _choice(n, r, ("grpc", "rest")), "grpc"
-        ),
-        model_version_ctpn=get("OCR_MODEL_VERSION_CTPN", _version, None),
-        model_version_crnn=get("OCR_MODEL_VERSION_CRNN", _version, None),
-        timeout_s=get("OCR_TIMEOUT_S", lambda n, r: _float(n, r, 0.0, 3600.0), 10.0),
-        max_upload_bytes=get("OCR_MAX_UPLOAD_BYTES", lambda n, r: _int(n, r, 1, 2**31), 10 * MiB),
-        max_pixels=get("OCR_MAX_PIXELS", lambda n, r: _int(n, r, 1, 2**40), 40_000_000),
-        log_format=get(  # type: ignore[arg-type]
-            "OCR_LOG_FORMAT", lambda n, r: _choice(n, r, ("json", "text")), "json"
-        ),
-        log_dir=get("OCR_LOG_DIR", _optional_dir, None),
-    )
+def as_environment(settings: Settings) -> dict[str, str]:
+    """The OCR_* variables that give `settings` (None as ""), e.g. for `ocr-service --check-config`."""
+    out = {}
+    for name, (var, _) in VARIABLES.items():
+        value = getattr(settings, name)
+        out[var] = "" if value is None else str(value)
+    return out
 
 
 @functools.cache

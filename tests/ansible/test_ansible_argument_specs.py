@@ -1,5 +1,6 @@
 """Every role documents and validates exactly the variables it defaults (one place each)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,5 +43,16 @@ def test_public_variables_are_prefixed_and_in_the_readme(role):
         assert f"`{name}`" in readme, f"{role.name}: README.md does not list {name}"
 
 
-def test_there_are_roles():
-    assert {"cuda_repo", "nvidia_driver", "docker", "nvidia_container_toolkit"} <= {r.name for r in ROLES}
+def test_every_role_the_playbooks_run_has_its_variables_checked_here():
+    # The tests above cover ROLES; a role a playbook runs (or a role depends on) that they miss
+    # would have unvalidated, undocumented variables.
+    used = set()
+    for playbook in (REPO / "playbooks").glob("*.yml"):
+        used |= set(re.findall(r"^\s*-?\s*role:\s*([\w.]+)", playbook.read_text(), re.M))
+        used |= set(re.findall(r"^\s*name:\s*([\w.]+)\s*$", playbook.read_text(), re.M)) & {
+            p.name for p in (REPO / "roles").iterdir()
+        }
+    for meta in (REPO / "roles").glob("*/meta/main.yml"):
+        used |= set(re.findall(r"^\s*-\s*role:\s*([\w.]+)", meta.read_text(), re.M))
+    assert used, "no role found in playbooks/"
+    assert used <= {r.name for r in ROLES}, f"not covered: {sorted(used - {r.name for r in ROLES})}"

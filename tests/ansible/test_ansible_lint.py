@@ -25,7 +25,11 @@ def test_yamllint_clean():
     ]
     result = subprocess.run(
         [str(BIN / "yamllint"), "--strict", "-f", "parsable", *targets],
-        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -34,9 +38,19 @@ def test_yamllint_clean():
 def test_ansible_lint_production_profile_clean():
     result = subprocess.run(
         [
-            str(BIN / "ansible-lint"), "--offline", "--profile", "production", "--nocolor",
-            "roles", "playbooks", "molecule",
+            str(BIN / "ansible-lint"),
+            "--offline",
+            "--profile",
+            "production",
+            "--nocolor",
+            "roles",
+            "playbooks",
+            "molecule",
         ],
-        cwd=REPO, env=_env(), capture_output=True, text=True, timeout=600,
+        cwd=REPO,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-8000:]

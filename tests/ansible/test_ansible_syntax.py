@@ -26,7 +26,11 @@ def _syntax_check(ansible_playbook: Path, playbook: Path) -> subprocess.Complete
     env.pop("ANSIBLE_CONFIG", None)  # the repository's ansible.cfg (roles_path = roles)
     return subprocess.run(
         [str(ansible_playbook), "--syntax-check", "-i", "localhost,", str(playbook.relative_to(REPO))],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

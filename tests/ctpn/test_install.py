@@ -20,7 +20,9 @@ def test_pip_install_builds_ctpn_bbox(tmp_path):
     # see this environment's packages (numpy, Cython, setuptools) so the build works offline
     site = subprocess.run(
         [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     Path(site, "parent_env.pth").write_text(str(Path(numpy.__file__).parents[1]) + "\n")
     # a copy, so the editable checkout's in-place .so cannot be what gets imported

@@ -12,7 +12,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from stack_helpers import REPO, STANDIN_IMAGE, WEB_IMAGE, Stack, require_docker
+from ocrstack_testing.stack import REPO, STANDIN_IMAGE, WEB_IMAGE, Stack, require_docker
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from ocr_service.evaluate import api_lines, read_truth, score_page
-from stack_helpers import REPO, docker, json_body, ocr, status, wait_until
+from ocrstack_testing.stack import REPO, docker, json_body, ocr, status, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 

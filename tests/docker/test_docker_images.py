@@ -6,7 +6,7 @@ import json
 import subprocess
 
 import pytest
-from stack_helpers import REPO, VERSION, docker
+from ocrstack_testing.stack import REPO, VERSION, docker, image_name
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
 
@@ -43,7 +43,10 @@ def last_commit(*paths: str) -> str:
 
 
 # what docker/base/Dockerfile copies: a change to the development pins must not rebuild the base
-BASE_REQUIREMENTS = ("requirements/runtime.txt", "requirements/tfserving-api.txt", "requirements/image.txt")
+BASE_REQUIREMENTS = (
+    "docker/apt-mirror", "versions.env",
+    "requirements/runtime.txt", "requirements/tfserving-api.txt", "requirements/image.txt",
+)  # fmt: skip
 
 
 def test_images_carry_version_and_revision_labels_and_tags(images):
@@ -52,7 +55,7 @@ def test_images_carry_version_and_revision_labels_and_tags(images):
     for tag, revision in (
         (images["web"], last_commit()),
         (images["standin"], last_commit()),
-        (f"ocrstack/base:{VERSION}-cpu", last_commit("docker/base", *BASE_REQUIREMENTS)),
+        (image_name("--flavour", "cpu", "base"), last_commit("docker/base", *BASE_REQUIREMENTS)),
     ):
         info = inspect(tag)
         labels = info["Config"]["Labels"]
@@ -65,18 +68,13 @@ def test_images_carry_version_and_revision_labels_and_tags(images):
     assert web["Cmd"] == ["ocr-service"]
 
 
-def test_compose_defaults_name_this_version(images):
-    text = (REPO / "docker" / "compose" / "common.yml").read_text()
-    assert f"${{OCR_WEB_IMAGE:-ocrstack/web:{VERSION}-gpu}}" in text
-
-
 def test_models_baked_image_reads_without_a_models_mount(images):
     build = subprocess.run(
         [str(REPO / "docker" / "build"), "--flavour", "cpu", "--bake-models"],
         capture_output=True, text=True, timeout=1800,
     )  # fmt: skip
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
-    image = f"ocrstack/web:{VERSION}-cpu-models"
+    image = image_name("--flavour", "cpu", "web-models")
     run = run_in(image, "ls /models/ctpn/1 /models/crnn/1 && stat -c %U /models/crnn/1/saved_model.pb")
     assert run.returncode == 0, run.stderr
     assert "saved_model.pb" in run.stdout and run.stdout.split()[-1] == "ocr"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from standin_process import StandIn
+from ocrstack_testing.standin import StandIn
 
 SLOW_DELAY_MS = 2000
 

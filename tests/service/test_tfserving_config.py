@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from google.protobuf import text_format
-from ocr_service import tfserving
+from ocr_service import codec
 from ocr_service.pipeline import PipelineConfig
+from ocr_tools import warmup
+from ocrstack_testing import tfserving_config
 from tensorflow_serving.apis import prediction_log_pb2
 from tensorflow_serving.config import model_server_config_pb2
 
@@ -18,7 +20,7 @@ CONFIG_DIR = Path(__file__).resolve().parents[2] / "service" / "tfserving"
 
 
 def test_models_config_serves_ctpn_and_crnn_latest_version_from_models():
-    config = tfserving.parse_model_server_config((CONFIG_DIR / "models.config").read_text())
+    config = tfserving_config.parse_model_server_config((CONFIG_DIR / "models.config").read_text())
     assert isinstance(config, model_server_config_pb2.ModelServerConfig)
     models = {m.name: m for m in config.model_config_list.config}
     assert sorted(models) == ["crnn", "ctpn"]
@@ -30,7 +32,7 @@ def test_models_config_serves_ctpn_and_crnn_latest_version_from_models():
 
 
 def test_batching_config_values_and_upstream_constraints():
-    params = tfserving.parse_batching_parameters((CONFIG_DIR / "batching.config").read_text())
+    params = tfserving_config.parse_batching_parameters((CONFIG_DIR / "batching.config").read_text())
     assert params.max_batch_size.value == 64
     assert params.batch_timeout_micros.value == 2000
     assert params.num_batch_threads.value == 2
@@ -44,7 +46,7 @@ def test_batching_config_values_and_upstream_constraints():
 
 
 def test_monitoring_config_enables_prometheus_on_the_documented_path():
-    config = tfserving.parse_monitoring_config((CONFIG_DIR / "monitoring.config").read_text())
+    config = tfserving_config.parse_monitoring_config((CONFIG_DIR / "monitoring.config").read_text())
     assert config.prometheus_config.enable is True
     assert config.prometheus_config.path == "/monitoring/prometheus/metrics"
 
@@ -52,10 +54,13 @@ def test_monitoring_config_enables_prometheus_on_the_documented_path():
 @pytest.mark.parametrize(
     ("parse", "text"),
     [
-        (tfserving.parse_model_server_config, 'model_config_list { config { name: "ctpn" basepath: "/m" } }'),
-        (tfserving.parse_batching_parameters, "max_batch_size: 16"),  # a wrapper, needs { value: }
-        (tfserving.parse_batching_parameters, "batch_timeout_micro { value: 1 }"),
-        (tfserving.parse_monitoring_config, "prometheus_config { enabled: true }"),
+        (
+            tfserving_config.parse_model_server_config,
+            'model_config_list { config { name: "ctpn" basepath: "/m" } }',
+        ),
+        (tfserving_config.parse_batching_parameters, "max_batch_size: 16"),  # a wrapper, needs { value: }
+        (tfserving_config.parse_batching_parameters, "batch_timeout_micro { value: 1 }"),
+        (tfserving_config.parse_monitoring_config, "prometheus_config { enabled: true }"),
     ],
 )
 def test_a_typo_in_a_config_fails_to_parse(parse, text):
@@ -76,22 +81,22 @@ def test_a_typo_in_a_config_fails_to_parse(parse, text):
     ids=["float32", "uint8", "int32", "int64", "bool", "empty"],
 )
 def test_tensor_proto_conversion_matches_tensorflow(array):
-    ours = tfserving.ndarray_to_tensor_proto(array)
+    ours = codec.ndarray_to_tensor_proto(array)
     assert np.array_equal(tf.make_ndarray(ours), array) and tf.make_ndarray(ours).dtype == array.dtype
-    back = tfserving.tensor_proto_to_ndarray(tf.make_tensor_proto(array))
+    back = codec.tensor_proto_to_ndarray(tf.make_tensor_proto(array))
     assert back.dtype == array.dtype and back.shape == array.shape and np.array_equal(back, array)
 
 
 def test_tensor_proto_strings_are_utf8_bytes_both_ways():
-    proto = tfserving.ndarray_to_tensor_proto(np.array([["宽度", "ab"]]))
+    proto = codec.ndarray_to_tensor_proto(np.array([["宽度", "ab"]]))
     assert tf.make_ndarray(proto).tolist() == [["宽度".encode(), b"ab"]]
-    back = tfserving.tensor_proto_to_ndarray(tf.make_tensor_proto([b"\x00\xff", "é".encode()]))
+    back = codec.tensor_proto_to_ndarray(tf.make_tensor_proto([b"\x00\xff", "é".encode()]))
     assert back.dtype == object and back.tolist() == [b"\x00\xff", "é".encode()]
 
 
 def test_tensor_proto_scalar_fill_is_expanded_like_make_ndarray():
     proto = tf.make_tensor_proto(0.5, shape=[2, 3])  # one float_val for six elements
-    assert tfserving.tensor_proto_to_ndarray(proto).tolist() == [[0.5] * 3] * 2
+    assert codec.tensor_proto_to_ndarray(proto).tolist() == [[0.5] * 3] * 2
 
 
 def _read_warmup(path: Path) -> list[prediction_log_pb2.PredictionLog]:
@@ -106,8 +111,8 @@ def _read_warmup(path: Path) -> list[prediction_log_pb2.PredictionLog]:
 def test_warmup_records_are_predict_logs_with_the_model_name_and_shapes(tiny_models, tmp_path):
     version_dir = tmp_path / "crnn" / "2"
     shutil.copytree(tiny_models / "crnn" / "2", version_dir)
-    inputs = tfserving.default_warmup_inputs()["crnn"]
-    path = tfserving.write_warmup_requests(version_dir, "crnn", inputs, count=3)
+    inputs = warmup.default_warmup_inputs()["crnn"]
+    path = warmup.write_warmup_requests(version_dir, "crnn", inputs, count=3)
     assert path == version_dir / "assets.extra" / "tf_serving_warmup_requests"
     logs = _read_warmup(path)
     assert len(logs) == 3
@@ -124,18 +129,18 @@ def test_warmup_refuses_inputs_that_would_make_tfserving_reject_the_model(tiny_m
     shutil.copytree(tiny_models / "crnn" / "1", version_dir)
     images = np.full((1, 32, 64, 1), 255, np.uint8)
     with pytest.raises(ValueError, match="widths"):
-        tfserving.write_warmup_requests(version_dir, "crnn", {"images": images})
+        warmup.write_warmup_requests(version_dir, "crnn", {"images": images})
     with pytest.raises(ValueError, match="DT_INT64"):
-        tfserving.write_warmup_requests(version_dir, "crnn", {"images": images, "widths": np.int64([64])})
+        warmup.write_warmup_requests(version_dir, "crnn", {"images": images, "widths": np.int64([64])})
     with pytest.raises(ValueError, match="shape"):
-        tfserving.write_warmup_requests(version_dir, "crnn", {"images": images[0], "widths": np.int32([64])})
+        warmup.write_warmup_requests(version_dir, "crnn", {"images": images[0], "widths": np.int32([64])})
     assert not (version_dir / "assets.extra").exists()
 
 
 def test_ocr_warmup_cli_writes_records_for_every_version_of_both_models(tiny_models, tmp_path, capsys):
     for name in ("ctpn", "crnn"):
         shutil.copytree(tiny_models / name, tmp_path / name)
-    assert tfserving.main(["--model-dir", str(tmp_path)]) == 0
+    assert warmup.main(["--model-dir", str(tmp_path)]) == 0
     for name, version, shape in [
         ("ctpn", 1, [1, 480, 640, 3]),
         ("crnn", 1, [4, 32, 128, 1]),
@@ -147,4 +152,4 @@ def test_ocr_warmup_cli_writes_records_for_every_version_of_both_models(tiny_mod
             image = logs[0].predict_log.request.inputs["image" if name == "ctpn" else "images"]
             assert [d.size for d in image.tensor_shape.dim] == shape
     assert capsys.readouterr().out.count("wrote") == 3
-    assert tfserving.main(["--model-dir", str(tmp_path / "empty")]) == 1
+    assert warmup.main(["--model-dir", str(tmp_path / "empty")]) == 1

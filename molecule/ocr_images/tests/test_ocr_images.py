@@ -1,18 +1,21 @@
 """State of a host the ocr_images role shipped images to: the same image IDs as the controller's
 engine (the build host), under the same tags, and no tarball left behind."""
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-# The web and lb images the role built in converge (version 0.1.0-molecule), and the stand-in it
+RELEASE = (REPO / "VERSION").read_text().strip()
+MOLECULE = f"{RELEASE}-molecule"
+# The web and lb images the role built in converge (version <VERSION>-molecule), and the stand-in it
 # shipped as it was.
 VERSIONS = {
-    "ocrstack/web:0.1.0-molecule-cpu": "0.1.0-molecule",
-    "ocrstack/lb:0.1.0-molecule": "0.1.0-molecule",
-    "ocrstack/tfserving-standin:0.1.0": "0.1.0",
+    f"ocrstack/web:{MOLECULE}-cpu": MOLECULE,
+    f"ocrstack/lb:{MOLECULE}": MOLECULE,
+    f"ocrstack/tfserving-standin:{RELEASE}": RELEASE,
 }
 IMAGES = list(VERSIONS)
 
@@ -55,7 +58,7 @@ def _last_commit(*paths: str) -> str:
 
 @pytest.mark.parametrize(
     ("name", "inputs"),
-    [("ocrstack/web:0.1.0-molecule-cpu", ()), ("ocrstack/lb:0.1.0-molecule", ("docker/lb",))],
+    [(f"ocrstack/web:{MOLECULE}-cpu", ()), (f"ocrstack/lb:{MOLECULE}", ("docker/lb", "docker/apt-mirror"))],
 )
 def test_images_were_built_under_the_revision_of_their_inputs(host, name, inputs):
     """As docker/build tags them: a commit that does not touch docker/lb keeps the lb image."""
@@ -66,7 +69,7 @@ def test_images_were_built_under_the_revision_of_their_inputs(host, name, inputs
 
 def test_web_image_runs_inside_the_host(host):
     out = host.check_output(
-        "docker run --rm --entrypoint python ocrstack/web:0.1.0-molecule-cpu "
+        f"docker run --rm --entrypoint python ocrstack/web:{MOLECULE}-cpu "
         "-c 'import ocr_service, ctpn, crnn; print(\"ok\")'"
     )
     assert out.strip() == "ok"
@@ -77,3 +80,9 @@ def test_no_tarball_left_on_the_host(host):
     assert folder.is_directory
     assert folder.mode == 0o700
     assert host.check_output("ls -A /var/tmp/ocrstack-images") == ""
+
+
+def test_no_tarball_left_on_the_build_host():
+    # The build host is the controller here; its tarball folder is the scenario's ephemeral one.
+    folder = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]) / "images"
+    assert sorted(p.name for p in folder.glob("*.tar")) == []

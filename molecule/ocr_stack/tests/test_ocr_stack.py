@@ -17,7 +17,16 @@ def _mode() -> str:
     return mode_file.read_text().strip() if mode_file.exists() else "single"
 
 
+def _version() -> str:
+    """The release converge deployed: <ephemeral dir>/ocr_version (the upgrade), else VERSION."""
+    version_file = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent")) / "ocr_version"
+    if version_file.exists():
+        return version_file.read_text().strip()
+    return (Path(__file__).resolve().parents[3] / "VERSION").read_text().strip()
+
+
 MODE = _mode()
+VERSION = _version()
 PORT = 18080
 COMPOSE = "/opt/ocrstack/compose"
 EXPECTED_SERVICES = {"single": {"web"}, "tfserving": {"web", "tfserving"}}[MODE]
@@ -40,16 +49,40 @@ def _project_containers(host) -> list:
 
 def test_env_file_written_from_inventory(host):
     env = _env(host)
-    assert env["OCR_MODE"] == MODE
     assert env["OCR_PROJECT"] == "ocrstack"
-    assert env["OCR_WEB_IMAGE"] == "ocrstack/web:0.1.0-cpu"
-    assert env["TFSERVING_IMAGE"] == "ocrstack/tfserving-standin:0.1.0"
     assert env["OCR_PUBLISH_ADDRESS"] == "127.0.0.1"
     assert env["OCR_PUBLISH_PORT"] == str(PORT)
-    assert env["OCR_WORKERS"] == "1"
-    assert env["OCR_LOG_FORMAT"] == "text"
     assert env["OCR_MODELS_DIR"] == "/opt/ocrstack/models"
+    # Only what the inventory set (ocr_stack_env): no service default is restated in the .env.
+    ocr_settings = {k: v for k, v in env.items() if k.startswith("OCR_") and k not in _DEPLOYMENT_VARIABLES}
+    assert ocr_settings == {"OCR_WORKERS": "1", "OCR_LOG_FORMAT": "text"}
     assert host.file(f"{COMPOSE}/.env").mode == 0o644
+
+
+_DEPLOYMENT_VARIABLES = {
+    "OCR_PROJECT", "OCR_WEB_IMAGE", "OCR_PUBLISH_ADDRESS", "OCR_PUBLISH_PORT", "OCR_MODELS_DIR",
+    "OCR_TFSERVING_CONFIG_DIR",
+}  # fmt: skip
+
+
+def test_the_service_runs_with_the_inventorys_settings_and_its_own_defaults(host):
+    env = host.check_output("docker exec ocrstack-web-1 env")
+    settings = dict(line.split("=", 1) for line in env.splitlines() if line.startswith("OCR_"))
+    assert settings["OCR_MODE"] == MODE  # the compose file of the mode decides it, nothing else
+    assert settings["OCR_WORKERS"] == "1"
+    assert "OCR_THREADS" not in settings and "OCR_MAX_PIXELS" not in settings  # service defaults
+
+
+def test_the_stack_runs_the_images_of_the_deployed_release(host):
+    # ocr_version decides every image name (role ocr, docker/images): after the upgrade converge
+    # the containers run the next release's images.
+    expected = {"web": f"ocrstack/web:{VERSION}-cpu", "tfserving": f"ocrstack/tfserving-standin:{VERSION}"}
+    for service in EXPECTED_SERVICES:
+        image = host.check_output(f"docker inspect --format '{{{{.Config.Image}}}}' ocrstack-{service}-1")
+        assert image == expected[service]
+    env = _env(host)
+    assert env["OCR_WEB_IMAGE"] == expected["web"]
+    assert env["TFSERVING_IMAGE"] == expected["tfserving"]
 
 
 def test_models_in_tf_serving_layout(host):

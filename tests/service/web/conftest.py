@@ -1,6 +1,6 @@
 """Fixtures of the web tests: the tiny models (or the bundled ones) and one shared gunicorn.
 
-See web_helpers.py for how the service is started and which models it serves.
+See ocrstack_testing.web for how the service is started and which models it serves.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_helpers import BUNDLED_MODELS, HERE, USE_BUNDLED, Gunicorn, bar_sample, text_sample
+from ocrstack_testing.web import BUNDLED_MODELS, USE_BUNDLED, Gunicorn, bar_sample, text_sample
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +22,7 @@ def model_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("web_tiny_models")
     # A subprocess: the test process itself never imports TensorFlow.
     subprocess.run(
-        [sys.executable, str(HERE / "web_tiny_models.py"), str(root)],
+        [sys.executable, "-m", "ocrstack_testing.tiny_models", str(root)],
         check=True,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
         capture_output=True,

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from web_helpers import encode, free_port
+from ocrstack_testing.web import encode, free_port
 
 
 def run_client(*args: str) -> subprocess.CompletedProcess:

@@ -15,8 +15,8 @@ import pytest
 from ocr_service.app import create_app
 from ocr_service.errors import BackendTimeout, BackendUnavailable
 from ocr_service.settings import load_settings
+from ocrstack_testing.web import encode
 from PIL import Image
-from web_helpers import encode
 
 
 class FakeRunner:

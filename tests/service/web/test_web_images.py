@@ -15,8 +15,8 @@ import zlib
 import numpy as np
 import pytest
 import requests
+from ocrstack_testing.web import encode, read_text
 from PIL import Image
-from web_helpers import encode, read_text
 
 
 @pytest.fixture(autouse=True)

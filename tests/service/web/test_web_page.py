@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 import requests
-from web_helpers import encode
+from ocrstack_testing.web import encode
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402

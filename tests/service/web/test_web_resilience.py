@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 import requests
-from standin_process import StandIn
-from web_helpers import Gunicorn, encode, read_text
+from ocrstack_testing.standin import StandIn
+from ocrstack_testing.web import Gunicorn, encode, read_text
 
 
 def post(url: str, data: bytes) -> tuple[object, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -89,6 +90,57 @@ def test_bad_value_names_the_variable_and_the_allowed_values(name, value, messag
     with pytest.raises(SettingsError) as info:
         load_settings({name: value})
     assert message in str(info.value)
+
+
+def test_an_unset_variable_leaves_the_field_default_stated_once_in_settings():
+    # load_settings has no defaults of its own: every field not in the environment keeps the
+    # dataclass default, so the default of each OCR_* setting is written in one place.
+    from dataclasses import fields
+
+    from ocr_service.settings import VARIABLES
+
+    assert set(VARIABLES) == {f.name for f in fields(Settings)}
+    assert load_settings({}) == Settings()
+    assert load_settings({"OCR_WORKERS": "5"}) == Settings(workers=5)
+
+
+def test_gpu_memory_per_worker_is_a_setting():
+    assert load_settings({}).gpu_memory_mib is None  # memory growth
+    assert load_settings({"OCR_GPU_MEMORY_MIB": "7000"}).gpu_memory_mib == 7000
+    assert load_settings({"OCR_GPU_MEMORY_MIB": ""}).gpu_memory_mib is None
+    with pytest.raises(SettingsError, match="OCR_GPU_MEMORY_MIB='12' is not valid"):
+        load_settings({"OCR_GPU_MEMORY_MIB": "12"})
+
+
+def _check_config(env_update: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OCR_")}
+    env.update(env_update)
+    command = [sys.executable, "-m", "ocr_service.launcher", "--check-config", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_check_config_prints_the_effective_settings_and_serves_nothing():
+    done = _check_config({"OCR_WORKERS": "3", "OCR_PORT": "1"})
+    assert done.returncode == 0, done.stderr
+    settings = json.loads(done.stdout)["settings"]
+    assert (settings["OCR_WORKERS"], settings["OCR_PORT"], settings["OCR_MODE"]) == ("3", "1", "single")
+    assert settings["OCR_MAX_PIXELS"] == str(Settings.max_pixels)
+
+
+def test_check_config_sizes_each_workers_gpu_share_and_refuses_what_cannot_fit():
+    done = _check_config({"OCR_WORKERS": "3"}, "--gpu-memory-total-mib", "16384")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["settings"]["OCR_GPU_MEMORY_MIB"] == str((16384 - 1024) // 3)
+
+    done = _check_config({"OCR_WORKERS": "8"}, "--gpu-memory-total-mib", "8192")
+    assert done.returncode == 2
+    assert done.stderr.startswith("ocr-service: configuration error: OCR_WORKERS=8 does not fit on a GPU")
+    assert "Set OCR_WORKERS to 4 or fewer" in done.stderr
+    assert "Traceback" not in done.stderr
+
+    done = _check_config({"OCR_MODE": "cluster"})
+    assert done.returncode == 2
+    assert "OCR_MODE='cluster' is not valid" in done.stderr
 
 
 def test_settings_are_frozen():

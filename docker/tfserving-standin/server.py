@@ -6,7 +6,7 @@ gRPC PredictionService.Predict / GetModelMetadata and ModelService.GetModelStatu
 API (`/v1/models/<name>[/versions/<v>]`, `/metadata`, `:predict` with `instances` or `inputs`,
 `{"b64": ...}`, `{"error": ...}`). See README.md for what it leaves out.
 
-    python tests/tfserving_standin/server.py --model-config-file models.config \
+    python docker/tfserving-standin/server.py --model-config-file models.config \
         --port 8500 --rest-api-port 8501
 """
 

@@ -15,10 +15,18 @@ from pathlib import Path
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 VERSION = (REPO / "VERSION").read_text().strip()
-WEB_IMAGE = f"ocrstack/web:{VERSION}-cpu"
-STANDIN_IMAGE = f"ocrstack/tfserving-standin:{VERSION}"
+
+
+def image_name(*args: str) -> str:
+    """An image's name as docker/build tags it (docker/images, the one owner of the names)."""
+    command = [str(REPO / "docker" / "images"), *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+
+WEB_IMAGE = image_name("--flavour", "cpu", "web")
+STANDIN_IMAGE = image_name("standin")
 COMPOSE_DIR = REPO / "docker" / "compose"
 
 

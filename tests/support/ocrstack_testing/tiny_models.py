@@ -12,7 +12,7 @@ row of black bars on white paper:
 So an image whose orientation, channels, alpha or bit depth is mishandled reads differently (or not
 at all), which is what the image edge-case tests need. Run as a script to export:
 
-    python tests/service/web/web_tiny_models.py OUT_DIR      # writes OUT_DIR/{ctpn,crnn}/1
+    python -m ocrstack_testing.tiny_models OUT_DIR      # writes OUT_DIR/{ctpn,crnn}/1
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The TF Serving stand-in (tests/tfserving_standin) as a subprocess on free local ports.
+"""The TF Serving stand-in (docker/tfserving-standin) as a subprocess on free local ports.
 
 Shared by the runner tests and the web service's resilience tests: start() returns once both
 protocols report every model AVAILABLE, stop() kills it, and start() again brings it back on the
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-STANDIN = Path(__file__).resolve().parents[1] / "tfserving_standin" / "server.py"
+STANDIN = Path(__file__).resolve().parents[3] / "docker" / "tfserving-standin" / "server.py"
 
 
 def free_port() -> int:

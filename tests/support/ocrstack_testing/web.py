@@ -3,7 +3,7 @@
 The service is started the way operators start it (`python -m ocr_service.launcher`, i.e. the
 `ocr-service` console script with the packaged gunicorn.conf.py), configured only through OCR_*
 variables. Models: the bundled `models/ctpn/1` + `models/crnn/1` when they exist and
-OCR_TEST_TINY_MODELS is not set, else tiny stand-ins (web_tiny_models.py) that read a bar pattern.
+OCR_TEST_TINY_MODELS is not set, else tiny stand-ins (ocrstack_testing.tiny_models) that read a bar pattern.
 Every wait is bounded in count and time; traffic goes to 127.0.0.1 only.
 """
 
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import requests
 from PIL import Image, ImageDraw, ImageFont
-from standin_process import free_port
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
+from ocrstack_testing.standin import free_port
+
+REPO = Path(__file__).resolve().parents[3]
 BUNDLED_MODELS = REPO / "models"
 
 

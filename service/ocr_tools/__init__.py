@@ -1,0 +1,1 @@
+"""Offline tooling around the OCR service's models (not imported by the service at run time)."""
