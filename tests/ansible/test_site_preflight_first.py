@@ -11,7 +11,12 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-ROLES_WITH_PREFLIGHT = sorted(p.parent.parent.name for p in (REPO / "roles").glob("*/tasks/preflight.yml"))
+# ocr_doctor is not deployed by site.yml: playbooks/doctor.yml runs it, and it only reads
+ROLES_WITH_PREFLIGHT = sorted(
+    p.parent.parent.name
+    for p in (REPO / "roles").glob("*/tasks/preflight.yml")
+    if p.parent.parent.name != "ocr_doctor"
+)
 
 
 def _list_tasks() -> str:
@@ -21,7 +26,11 @@ def _list_tasks() -> str:
     env.pop("ANSIBLE_CONFIG", None)
     out = subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", "inventories/prod", "playbooks/site.yml", "--list-tasks"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
