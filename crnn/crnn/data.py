@@ -23,6 +23,9 @@ from crnn.preprocess import HEIGHT, crop_line
 # share of lines whose text is random level-1 hanzi, so every class is seen many times
 RANDOM_CHARS_SHARE = 0.25
 FULL_DEGRADE_SHARE = 0.5  # lines degraded at full (page) strength; the rest mildly
+# training lines that also go through a print/capture model (thermal fade, dot matrix, toner
+# streaks, perspective, shadow, low resolution, low JPEG: `ocr_synth.capture`)
+CAPTURE_SHARE = 0.3
 # rough crop width per character at height 32 (hanzi are about square; Latin about half as wide)
 _WIDE_PX, _NARROW_PX = 30.0, 17.0
 
@@ -89,7 +92,12 @@ def make_sample(
     text = s.text
     if not text or any(c not in cs for c in text):
         return None
-    crop = crop_line(s.image, jitter_quad(rng, s.quad))
+    image, quad = s.image, s.quad
+    if split == "train" and rng.random() < CAPTURE_SHARE:
+        from ocr_synth import capture
+
+        image, (quad,) = capture.apply(rng, image, [quad])
+    crop = crop_line(image, jitter_quad(rng, quad))
     ids = np.asarray(cs.encode(text), np.int32)
     if crop.shape[1] > max_width or not ctc_feasible(ids, crop.shape[1]):
         return None

@@ -51,10 +51,38 @@ LATIN_FAMILIES: dict[str, str] = {
     "Liberation Serif": "fonts-liberation2",
     "Liberation Mono": "fonts-liberation2",
 }
+# Latin families that only train (the "eval" split keeps LATIN_FAMILIES alone, so its pages stay
+# the same): serif, sans, mono, condensed and geometric designs, light to regular weights, so that
+# no single design's letter widths and shapes is what the recogniser learns. Licences: see
+# models/README.md (Training data and terms).
+TRAIN_LATIN_EXTRA: dict[str, str] = {
+    "Nimbus Sans": "fonts-urw-base35",
+    "Nimbus Sans Narrow": "fonts-urw-base35",  # condensed
+    "Nimbus Roman": "fonts-urw-base35",
+    "Nimbus Mono PS": "fonts-urw-base35",
+    "C059": "fonts-urw-base35",
+    "P052": "fonts-urw-base35",
+    "URW Bookman": "fonts-urw-base35",
+    "URW Gothic": "fonts-urw-base35",
+    "EB Garamond": "fonts-ebgaramond",
+    "Linux Libertine O": "fonts-linuxlibertine",
+    "Linux Biolinum O": "fonts-linuxlibertine",
+    "Go": "fonts-go",
+    "Go Mono": "fonts-go",
+    "Carlito": "fonts-crosextra-carlito",
+    "Caladea": "fonts-crosextra-caladea",
+    "Inconsolata": "fonts-inconsolata",
+    "Roboto": "fonts-roboto-unhinted",
+    "Roboto Condensed": "fonts-roboto-unhinted",
+    "Open Sans": "fonts-open-sans",
+    "FreeSans": "fonts-freefont-ttf",
+    "FreeSerif": "fonts-freefont-ttf",
+    "FreeMono": "fonts-freefont-ttf",
+}
 
 # FreeType style names we accept; anything else (italic, condensed, extra light) is skipped
-_REGULAR_STYLES = frozenset({"Regular", "Book", "Light", "Medium"})
-_BOLD_STYLES = frozenset({"Bold"})
+_REGULAR_STYLES = frozenset({"Regular", "Book", "Light", "Medium", "Roman", "12 Regular"})
+_BOLD_STYLES = frozenset({"Bold", "Demi", "12 Bold"})
 _FONT_SUFFIXES = (".ttf", ".ttc", ".otf", ".otc")
 _MAX_TTC_FACES = 32
 
@@ -116,6 +144,7 @@ def _all_faces() -> tuple[tuple[str, int, str, str], ...]:
         | set(EVAL_CJK_FAMILIES)
         | set(HELDOUT_CJK_FAMILIES)
         | set(LATIN_FAMILIES)
+        | set(TRAIN_LATIN_EXTRA)
         | set(HELDOUT_LATIN_FAMILIES)
     )
     found = []
@@ -136,7 +165,7 @@ def _discover(split: str) -> tuple[FontSpec, ...]:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     cjk_families, latin_families = {
-        "train": (TRAIN_CJK_FAMILIES, LATIN_FAMILIES),
+        "train": (TRAIN_CJK_FAMILIES, {**LATIN_FAMILIES, **TRAIN_LATIN_EXTRA}),
         "eval": (EVAL_CJK_FAMILIES, LATIN_FAMILIES),
         "heldout": (HELDOUT_CJK_FAMILIES, HELDOUT_LATIN_FAMILIES),
     }[split]

@@ -8,13 +8,23 @@ def test_train_split_has_every_training_family_and_not_the_held_out_one():
     families = {s.family for s in fonts.discover("train")}
     assert set(fonts.TRAIN_CJK_FAMILIES) <= families
     assert set(fonts.LATIN_FAMILIES) <= families
+    assert set(fonts.TRAIN_LATIN_EXTRA) <= families
     assert "WenQuanYi Zen Hei" not in families
+
+
+def test_training_latin_families_cover_printable_ascii_in_regular_and_bold_or_light_weights():
+    """28 Latin designs (serif, sans, mono, condensed): each can set any ASCII line."""
+    latin = [s for s in fonts.discover("train") if not s.cjk]
+    assert len({s.family for s in latin}) == len(fonts.LATIN_FAMILIES) + len(fonts.TRAIN_LATIN_EXTRA)
+    assert all(fonts.covers(s, ASCII_PRINTABLE) for s in latin)
+    assert sum(s.bold for s in latin) >= 20  # bold faces too, not only regular ones
 
 
 def test_eval_split_uses_only_the_held_out_cjk_family():
     cjk = {s.family for s in fonts.discover("eval") if s.cjk}
     assert cjk == {"WenQuanYi Zen Hei"}
-    assert set(fonts.LATIN_FAMILIES) <= {s.family for s in fonts.discover("eval")}
+    latin = {s.family for s in fonts.discover("eval") if not s.cjk}
+    assert latin == set(fonts.LATIN_FAMILIES)  # the extra training families leave it unchanged
 
 
 def test_heldout_split_shares_no_family_with_training():
