@@ -48,10 +48,10 @@ def jitter_quad(rng: np.random.Generator, quad: np.ndarray, amount: float = 0.08
     return q + np.stack([dx, dy], axis=1).astype(np.float32)
 
 
-def ctc_feasible(ids: np.ndarray, width: int) -> bool:
-    """CTC needs one step per label plus one blank between equal neighbours."""
+def ctc_feasible(ids: np.ndarray, width: int, stride: int = 4) -> bool:
+    """CTC needs one step per label plus one blank between equal neighbours (stride px per step)."""
     repeats = int(np.sum(ids[1:] == ids[:-1])) if len(ids) > 1 else 0
-    return (width + 3) // 4 >= len(ids) + repeats
+    return (width + stride - 1) // stride >= len(ids) + repeats
 
 
 def _max_chars(text: str, max_width: int) -> int:
@@ -76,7 +76,12 @@ def _pick_text(rng: np.random.Generator, source, cs: Charset, max_width: int) ->
 
 
 def make_sample(
-    rng: np.random.Generator, cs: Charset, split: str = "train", max_width: int = 512, source=None
+    rng: np.random.Generator,
+    cs: Charset,
+    split: str = "train",
+    max_width: int = 512,
+    source=None,
+    stride: int = 4,
 ) -> Sample | None:
     """One training sample, or None when the line is unusable (empty, too wide, CTC-infeasible)."""
     from ocr_synth import content, lines
@@ -99,7 +104,7 @@ def make_sample(
         image, (quad,) = capture.apply(rng, image, [quad])
     crop = crop_line(image, jitter_quad(rng, quad))
     ids = np.asarray(cs.encode(text), np.int32)
-    if crop.shape[1] > max_width or not ctc_feasible(ids, crop.shape[1]):
+    if crop.shape[1] > max_width or not ctc_feasible(ids, crop.shape[1], stride):
         return None
     return Sample(crop, ids)
 
@@ -112,13 +117,14 @@ class RealLines:
     characters outside the charset, or too wide / too dense for CTC, are left out once, at load.
     """
 
-    def __init__(self, folders: list[str | Path], cs: Charset, max_width: int = 512):
+    def __init__(self, folders: list[str | Path], cs: Charset, max_width: int = 512, stride: int = 4):
         from ocr_synth.labelled import load_folder
 
         self.pages: list[np.ndarray] = []
         self.lines: list[tuple[int, np.ndarray, np.ndarray]] = []  # (page index, quad, class ids)
         self.skipped = 0
         self.max_width = max_width
+        self.stride = stride
         for folder in folders:
             for page in load_folder(folder):
                 gray = page.gray()
@@ -129,7 +135,7 @@ class RealLines:
                         continue
                     ids = np.asarray(cs.encode(text), np.int32)
                     width = crop_line(gray, line.quad, stretch=False).shape[1]
-                    if width > max_width or not ctc_feasible(ids, width):
+                    if width > max_width or not ctc_feasible(ids, width, stride):
                         self.skipped += 1
                         continue
                     self.lines.append((len(self.pages), line.quad, ids))
@@ -143,7 +149,7 @@ class RealLines:
     def sample(self, rng: np.random.Generator) -> Sample | None:
         page, quad, ids = self.lines[int(rng.integers(len(self.lines)))]
         crop = crop_line(self.pages[page], jitter_quad(rng, quad))
-        if crop.shape[1] > self.max_width or not ctc_feasible(ids, crop.shape[1]):
+        if crop.shape[1] > self.max_width or not ctc_feasible(ids, crop.shape[1], self.stride):
             return None
         return Sample(crop, ids)
 
@@ -162,7 +168,7 @@ def real_count(synthetic: int, share: float, rng: np.random.Generator) -> int:
     return int(want) + int(rng.random() < want - int(want))
 
 
-def _worker(seed: int, split: str, max_width: int, out: mp.Queue, chunk: int) -> None:
+def _worker(seed: int, split: str, max_width: int, out: mp.Queue, chunk: int, stride: int) -> None:
     from ocr_synth import content
 
     rng = np.random.default_rng(seed)
@@ -171,7 +177,7 @@ def _worker(seed: int, split: str, max_width: int, out: mp.Queue, chunk: int) ->
     buf: list[Sample] = []
     while True:
         try:
-            s = make_sample(rng, cs, split, max_width, source)
+            s = make_sample(rng, cs, split, max_width, source, stride)
         except Exception as e:  # a bad font/text combination must not kill the pool
             print(f"crnn.data worker: skipped a line: {e!r}", flush=True)
             continue
@@ -186,13 +192,21 @@ class SampleProducer:
     """Background processes rendering samples; `poll()` returns what arrived since the last call."""
 
     def __init__(
-        self, seed: int, workers: int = 1, split: str = "train", max_width: int = 512, chunk: int = 32
+        self,
+        seed: int,
+        workers: int = 1,
+        split: str = "train",
+        max_width: int = 512,
+        chunk: int = 32,
+        stride: int = 4,
     ):
         ctx = mp.get_context("spawn")
         self.queue: mp.Queue = ctx.Queue(maxsize=16)  # small: the renderers wait instead of running ahead
         self.procs = [
             ctx.Process(
-                target=_worker, args=(seed * 1000 + i, split, max_width, self.queue, chunk), daemon=True
+                target=_worker,
+                args=(seed * 1000 + i, split, max_width, self.queue, chunk, stride),
+                daemon=True,
             )
             for i in range(workers)
         ]

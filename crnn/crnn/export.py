@@ -12,7 +12,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from crnn.decode import greedy_decode, labels_to_text
-from crnn.network import HEIGHT, sequence_lengths
+from crnn.network import HEIGHT, sequence_lengths, stride_of
 
 
 class CrnnServing(tf.Module):
@@ -22,6 +22,7 @@ class CrnnServing(tf.Module):
         super().__init__(name="crnn_serving")
         self.model = model
         self._chars = tuple(chars)
+        self._stride = stride_of(model)
 
     @tf.function(
         input_signature=[
@@ -31,7 +32,7 @@ class CrnnServing(tf.Module):
     )
     def serving(self, images: tf.Tensor, widths: tf.Tensor) -> dict[str, tf.Tensor]:
         logits = self.model([images, widths], training=False)
-        lengths = tf.minimum(sequence_lengths(widths), tf.shape(logits)[1])
+        lengths = tf.minimum(sequence_lengths(widths, self._stride), tf.shape(logits)[1])
         labels, conf = greedy_decode(logits, lengths)
         text = labels_to_text(labels, self._chars)
         return {"text": text, "confidence": conf, "labels": labels}
