@@ -23,18 +23,14 @@ class Example:
 
 
 def render(rng: np.random.Generator, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """One synthetic document (image RGB uint8, quads (M,4,2) float32); half of them degraded.
-
-    Without `ocr_synth` installed, a small stand-in renderer keeps tests and smoke runs working.
-    """
+    """One synthetic document (image RGB uint8, quads (M,4,2) float32); half of them degraded."""
     try:
         from ocr_synth import documents  # optional dependency (extra "train")
-    except ImportError:
-        from ctpn import standin_docs
-
-        doc = standin_docs.render_document(rng, degrade=bool(rng.random() < 0.5))
-    else:
-        doc = documents.render_document(rng, split=split, degrade=None)  # None: degraded half the time
+    except ImportError as error:
+        raise ImportError(
+            "training needs the synthetic documents of ocr_synth: pip install 'ctpn[train]' (or ./synth)"
+        ) from error
+    doc = documents.render_document(rng, split=split, degrade=None)  # None: degraded half the time
     quads = np.asarray([line.quad for line in doc.lines], dtype=np.float32).reshape(-1, 4, 2)
     return np.asarray(doc.image, dtype=np.uint8), quads
 
