@@ -97,11 +97,13 @@ def test_each_tarball_holds_the_images_the_manifest_names_with_their_ids(bundle)
 def _venv_from_wheels(wheels: Path, env_dir: Path) -> Path:
     """A fresh venv with the folder's requirements.txt installed from its wheels alone."""
     venv.create(env_dir, with_pip=True)
+    no_pip_config = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     pip = subprocess.run(
         [str(env_dir / "bin" / "pip"), "install", "--no-index", "--find-links", str(wheels),
          "-r", str(wheels / "requirements.txt")],
         capture_output=True, text=True, timeout=900,
-        env={**os.environ, "PIP_CONFIG_FILE": os.devnull},  # no configured index or mirror either
+        # only the bundle: no pip configuration (files or PIP_* variables: index, find-links, mirror)
+        env={**no_pip_config, "PIP_CONFIG_FILE": os.devnull},
     )  # fmt: skip
     assert pip.returncode == 0, pip.stdout[-3000:] + pip.stderr[-3000:]
     return env_dir
