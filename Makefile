@@ -9,7 +9,7 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.ocrstack-installed
 PACKAGES := synth ctpn crnn service tests/support
 
-.PHONY: venv serve test test-fast lint images clean
+.PHONY: venv serve test test-fast lint images bundle clean
 
 $(STAMP): requirements/*.txt $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
@@ -35,11 +35,18 @@ test-fast: venv
 images:
 	docker/build --flavour cpu --standin --lb
 
+# One offline bundle for an air-gapped site (bundle/README.md): the images this machine has built,
+# the models, the source, the controller's wheels and the collections, with a manifest.
+#   make bundle [BUNDLE_DIR=dist/ocrstack-bundle-<release>] [BUNDLE_ARGS="--flavour cpu ..."]
+BUNDLE_DIR ?= dist/ocrstack-bundle-$(shell tr -d '[:space:]' < VERSION)
+bundle: venv
+	$(PY) bundle/build --out $(BUNDLE_DIR) $(BUNDLE_ARGS)
+
 lint: venv
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) build */build */*.egg-info
+	rm -rf $(VENV) build dist */build */*.egg-info
 
 # ansible-core 2.16 lane (CentOS 7 targets): a small separate venv for the syntax-check test.
 VENV_ANSIBLE216 ?= .venv-ansible216

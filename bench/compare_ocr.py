@@ -4,7 +4,7 @@ Prints detection P/R/F1 at IoU >= 0.5 (and at any further --iou), CER raw and no
 page-level scores of ../shared/real/README.md (page CER, character F1), line accuracy, and pages/s for
 each engine. Pages: a folder of labelled pages (--truth, e.g. the real receipts), or the clean and
 degraded halves of a generated evaluation set whose seed and font were never used in training.
-Every engine is scored by `ocr_service.evaluate`.
+Every engine is scored by `ocr_tools.evaluate`.
 
     python bench/compare_ocr.py --truth ../shared/real/sroie/dev --iou 0.5 0.3
     python bench/compare_ocr.py --count 20 [--engines ocrstack rapidocr tesseract]
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from ocr_service.evaluate import (
+from ocr_tools.evaluate import (
     Engine,
     PredictedLine,
     Score,

@@ -13,8 +13,8 @@ import numpy as np
 
 
 def page(rng: np.random.Generator) -> np.ndarray:
-    """1000x800 RGB with 10 rendered lines (stand-in renderer: no synth package needed)."""
-    from ctpn.standin_docs import find_fonts
+    """1000x800 RGB with 10 rendered lines (the tests' stand-in fonts: no synth package needed)."""
+    from ocrstack_testing.standin_docs import find_fonts
     from PIL import Image, ImageDraw, ImageFont
 
     img = Image.new("RGB", (800, 1000), "white")

@@ -29,20 +29,17 @@ def render(rng: np.random.Generator, split: str = "train") -> tuple[np.ndarray, 
 
     Training documents (split "train") also go through a print/capture model at CAPTURE_SHARE
     (`ocr_synth.capture`: thermal fade, dot matrix, streaks, perspective, shadow, low resolution).
-    Without `ocr_synth` installed, a small stand-in renderer keeps tests and smoke runs working.
     """
     try:
         from ocr_synth import capture, documents  # optional dependency (extra "train")
-    except ImportError:
-        from ctpn import standin_docs
-
-        doc = standin_docs.render_document(rng, degrade=bool(rng.random() < 0.5))
-        capture = None
-    else:
-        doc = documents.render_document(rng, split=split, degrade=None)  # None: degraded half the time
+    except ImportError as error:
+        raise ImportError(
+            "training needs the synthetic documents of ocr_synth: pip install 'ctpn[train]' (or ./synth)"
+        ) from error
+    doc = documents.render_document(rng, split=split, degrade=None)  # None: degraded half the time
     quads = np.asarray([line.quad for line in doc.lines], dtype=np.float32).reshape(-1, 4, 2)
     image = np.asarray(doc.image, dtype=np.uint8)
-    if capture is not None and split == "train" and rng.random() < CAPTURE_SHARE:
+    if split == "train" and rng.random() < CAPTURE_SHARE:
         image, moved = capture.apply(rng, image, list(quads))
         quads = np.asarray(moved, dtype=np.float32).reshape(-1, 4, 2)
     return image, quads

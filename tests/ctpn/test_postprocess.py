@@ -6,8 +6,7 @@ from ctpn.metrics import detection_prf
 from ctpn.postprocess import detect_lines
 from ctpn.preprocess import prepare
 from ctpn.targets import anchor_targets
-
-from ctpn import standin_docs
+from ocrstack_testing import standin_docs
 
 
 def perfect_outputs(quads: np.ndarray, image: np.ndarray) -> tuple[dict, float]:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from ctpn.refine import refine_quad, refine_quads
-from ctpn.standin_docs import find_fonts
+from ocrstack_testing.standin_docs import find_fonts
 from PIL import Image, ImageDraw, ImageFont
 
 

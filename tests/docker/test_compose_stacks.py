@@ -8,7 +8,7 @@ tensorflow/serving cannot be pulled here; the web side, compose file and health 
 from __future__ import annotations
 
 import pytest
-from ocr_service.evaluate import api_lines, read_truth, score_page
+from ocr_tools.evaluate import api_lines, read_truth, score_page
 from ocrstack_testing.stack import REPO, docker, json_body, ocr, status, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]

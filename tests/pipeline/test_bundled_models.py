@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ocr_service.errors import ImageTooLarge, InvalidImage, UnsupportedImageType
-from ocr_service.evaluate import Score, read_truth, score_page
 from ocr_service.pipeline import Pipeline, PipelineConfig
 from ocr_service.runners import SavedModelRunner
+from ocr_tools.evaluate import Score, read_truth, score_page
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from ocr_service.evaluate import (
+from ocr_tools.evaluate import (
     Score,
     evaluate,
     labelled_set,

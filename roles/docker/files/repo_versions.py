@@ -3,7 +3,8 @@
 
 Reads the repository's own index over HTTP(S) or file:// and changes nothing on the host, so the
 docker role's preflight can tell whether a pinned version exists BEFORE any repository file is
-written. Runs on the host's Python (2.7 on CentOS 7, 3.x elsewhere), standard library only.
+written. Runs on the host's Python (2.7 on CentOS 7, 3.x elsewhere), standard library only: keep it
+2.7-compatible (no f-strings, no annotations; tests/ansible/test_target_python.py runs it under 2.7).
 
   repo_versions.py apt <base>/<distribution> <suite> <component> <arch> NAME...
   repo_versions.py rpm <baseurl> NAME...
@@ -48,7 +49,7 @@ def decompress(url, data):
         return bz2.decompress(data)
     if url.endswith(".xz"):
         if lzma is None:
-            raise ValueError(f"cannot read {url}: no lzma module in this Python")
+            raise ValueError("cannot read {}: no lzma module in this Python".format(url))
         return lzma.decompress(data)
     return data
 
@@ -85,7 +86,7 @@ def rpm_versions(primary_xml, names):
             v = package.find(COMMON_NS + "version")
             epoch = v.get("epoch", "0")
             evr = "{}-{}".format(v.get("ver"), v.get("rel"))
-            found[name].append(evr if epoch in ("", "0") else f"{epoch}:{evr}")
+            found[name].append(evr if epoch in ("", "0") else "{}:{}".format(epoch, evr))
     return found
 
 
@@ -101,7 +102,7 @@ def main(argv):
                 text = decompress(url, fetch(url)).decode("utf-8")
                 return {"url": url, "versions": apt_versions(text, names)}
             except Exception as error:  # try the next form of the index
-                last_error = f"{url}: {error}"
+                last_error = "{}: {}".format(url, error)
         raise ValueError(last_error)
     if kind == "rpm":
         base = argv[2].rstrip("/")
@@ -109,7 +110,7 @@ def main(argv):
         location = rpm_primary_location(fetch(base + "/repodata/repomd.xml"))
         url = base + "/" + location
         return {"url": url, "versions": rpm_versions(decompress(url, fetch(url)), names)}
-    raise ValueError(f"unknown repository kind {kind!r} (apt or rpm)")
+    raise ValueError("unknown repository kind {!r} (apt or rpm)".format(kind))
 
 
 if __name__ == "__main__":

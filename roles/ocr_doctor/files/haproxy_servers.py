@@ -5,6 +5,9 @@ Usage: haproxy_servers.py SOCKET BACKEND   (read-only: sends `show stat`, nothin
 `show stat` answers CSV whose first line is the header, "# pxname,svname,...,status,..."
 (HAProxy management guide, section "CSV format"); columns are found by name, so versions that
 add columns still parse. Output: {"servers": {"<svname>": "<status>"}, "error": ""}.
+
+Runs on the load balancer host's own Python (2.7 on CentOS 7, 3.x elsewhere), standard library only:
+keep it 2.7-compatible (tests/ansible/test_target_python.py runs it under 2.7).
 """
 
 import csv
@@ -13,7 +16,7 @@ import socket
 import sys
 
 
-def main(path: str, backend: str) -> int:
+def main(path, backend):
     try:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(10)
@@ -26,12 +29,16 @@ def main(path: str, backend: str) -> int:
                 break
             chunks.append(data)
         sock.close()
-    except OSError as exc:
-        print(json.dumps({"servers": {}, "error": f"{path}: {exc}"}))
+    except (IOError, OSError) as exc:  # Python 2: socket.error is an IOError, not an OSError
+        print(json.dumps({"servers": {}, "error": "{}: {}".format(path, exc)}))
         return 0
-    lines = b"".join(chunks).decode("utf-8", "replace").splitlines()
+    text = b"".join(chunks)
+    if sys.version_info[0] >= 3:  # Python 2's csv reads byte strings only
+        text = text.decode("utf-8", "replace")
+    lines = text.splitlines()
     if not lines or not lines[0].startswith("# "):
-        print(json.dumps({"servers": {}, "error": f"unexpected answer to 'show stat': {lines[:1]}"}))
+        error = "unexpected answer to 'show stat': {!r}".format(lines[:1])
+        print(json.dumps({"servers": {}, "error": error}))
         return 0
     rows = csv.DictReader([lines[0][2:]] + [line for line in lines[1:] if line.strip()])
     servers = {

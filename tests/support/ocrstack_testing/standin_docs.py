@@ -1,8 +1,7 @@
-"""A small stand-in document renderer, used only when `ocr_synth` is not installed.
-
-It lets the detector's tests and a smoke training run work without the synth package; real training
-and evaluation use `ocr_synth.documents`. Lines are words in Latin fonts found on the system, some
-rows split into table cells by wide gaps; quads are the tight boxes around each line's ink.
+"""A small stand-in document renderer: a test double for the detector's tests (simple pages with
+exact ground truth, no synth package needed); training and evaluation use `ocr_synth.documents`.
+Lines are words in Latin fonts found on the system, some rows split into table cells by wide gaps;
+quads are the tight boxes around each line's ink.
 """
 
 import glob

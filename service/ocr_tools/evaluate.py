@@ -292,8 +292,8 @@ def write_errors(path: Path, lines: Iterable[tuple[str, int, LineResult]]) -> Co
 
 
 def pipeline_engine(model_dir: Path) -> Engine:
-    from .pipeline import Pipeline
-    from .runners import SavedModelRunner
+    from ocr_service.pipeline import Pipeline
+    from ocr_service.runners import SavedModelRunner
 
     pipeline = Pipeline(SavedModelRunner(model_dir))
 
