@@ -67,9 +67,13 @@ def create_app(settings: Settings, runner_factory: RunnerFactory | None = None) 
     attach(app, ServiceState(settings, PipelineHolder(lambda: factory(settings), config=config)))
 
     from .api import api
+    from .legacy import legacy
     from .page import page
+    from .v1 import v1
 
     app.register_blueprint(api)
+    app.register_blueprint(v1)
+    app.register_blueprint(legacy)
     app.register_blueprint(page)
     app.before_request(_start_request)
     app.after_request(_finish_request)

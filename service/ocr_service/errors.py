@@ -30,6 +30,13 @@ class ImageTooLarge(OcrError):
     http_status = 413
 
 
+class TooManyPages(OcrError):
+    """A PDF or multi-page TIFF with more pages than OCR_MAX_PAGES, or a batch larger than OCR_MAX_BATCH."""
+
+    code = "too_many_pages"
+    http_status = 413
+
+
 class UnsupportedImageType(OcrError):
     """Readable bytes, but not an image format we decode (text, PDF, ...)."""
 
