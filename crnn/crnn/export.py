@@ -11,7 +11,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from crnn.decode import greedy_decode, labels_to_text
+from crnn.decode import char_positions, greedy_decode, labels_to_text
 from crnn.network import HEIGHT, sequence_lengths
 
 
@@ -34,7 +34,14 @@ class CrnnServing(tf.Module):
         lengths = tf.minimum(sequence_lengths(widths), tf.shape(logits)[1])
         labels, conf = greedy_decode(logits, lengths)
         text = labels_to_text(labels, self._chars)
-        return {"text": text, "confidence": conf, "labels": labels}
+        char_steps, char_confidence = char_positions(logits, lengths)
+        return {
+            "text": text,
+            "confidence": conf,
+            "labels": labels,
+            "char_steps": char_steps,
+            "char_confidence": char_confidence,
+        }
 
 
 def next_version(model_root: Path) -> int:

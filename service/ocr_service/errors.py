@@ -44,6 +44,13 @@ class UnsupportedImageType(OcrError):
     http_status = 415
 
 
+class NotSupported(OcrError):
+    """A request option the models being served cannot answer (e.g. per-character output)."""
+
+    code = "not_supported"
+    http_status = 501
+
+
 class BackendUnavailable(OcrError):
     """The model backend is down, restarting or not ready yet."""
 

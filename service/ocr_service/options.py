@@ -28,13 +28,17 @@ class OcrOptions:
     recognize: bool
     # Lines read with a lower confidence are left out of the answer (0: keep every line).
     min_confidence: float
+    # True: each line also lists its characters with their own confidence and box.
+    characters: bool = False
 
     @classmethod
     def defaults(cls, settings: Settings) -> OcrOptions:
-        return cls(recognize=True, min_confidence=settings.min_confidence)
+        # recognize and characters are what the endpoint does, not deployment knobs: a request
+        # that says nothing gets text and no characters everywhere; the confidence floor is a setting.
+        return cls(recognize=True, min_confidence=settings.min_confidence, characters=False)
 
 
-OPTION_NAMES = ("recognize", "min_confidence")
+OPTION_NAMES = ("recognize", "min_confidence", "characters")
 
 
 def _bool(name: str, value: Any) -> bool:
@@ -80,12 +84,18 @@ def parse_options(
 ) -> OcrOptions:
     """Options from `sources` (later ones win) over the defaults; `ignore`: the image fields."""
     merged = check_fields(sources, allowed=(*ignore, *OPTION_NAMES))
-    options = OcrOptions.defaults(settings)
-    return OcrOptions(
-        recognize=_bool("recognize", merged["recognize"]) if "recognize" in merged else options.recognize,
+    defaults = OcrOptions.defaults(settings)
+    options = OcrOptions(
+        recognize=_bool("recognize", merged["recognize"]) if "recognize" in merged else defaults.recognize,
         min_confidence=(
             _unit("min_confidence", merged["min_confidence"])
             if "min_confidence" in merged
-            else options.min_confidence
+            else defaults.min_confidence
         ),
+        characters=_bool("characters", merged["characters"])
+        if "characters" in merged
+        else defaults.characters,
     )
+    if options.characters and not options.recognize:
+        raise BadRequest("option 'characters' needs the text: it cannot be combined with 'recognize': false")
+    return options

@@ -17,6 +17,8 @@ from crnn.preprocess import batch_crops, crop_line
 from ctpn.postprocess import detect_lines, page_outputs, reading_order
 from ctpn.preprocess import prepare
 
+from .characters import Char, char_boxes
+from .errors import NotSupported
 from .imageio import array_to_rgb, decode_image
 from .settings import Settings
 
@@ -43,6 +45,7 @@ class Line:
     text: str
     confidence: float
     box: list[list[float]]  # 4 [x, y] corners, clockwise from top-left, original pixels
+    chars: list[Char] | None = None  # per character, when asked for (read_many(characters=True))
 
 
 @dataclass
@@ -112,7 +115,7 @@ class Pipeline:
     def _recognize(self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch) -> list[Line]:
         crops = [crop_line(rgb, quad) for quad in quads]
         clock.lap("recognize_preprocess")
-        texts, confidences = self._run_recognizer(crops)
+        texts, confidences, _ = self._run_recognizer(crops)
         clock.lap("recognize_model")
         lines = []
         # Runners return text outputs as str (ocr_service.runners decodes them, one place for all modes).
@@ -129,13 +132,15 @@ class Pipeline:
         *,
         recognize: bool = True,
         min_confidence: float = 0.0,
+        characters: bool = False,
     ) -> tuple[list[OcrResult], dict[str, float]]:
         """Read several decoded images (or pages) with shared model calls.
 
         Each image is detected on its own (ctpn inputs differ in size), then the lines of all the
         images go to the recogniser together, `config.max_lines_per_call` per call: N images of a
         few lines each cost about one recogniser call instead of N. Returns one result per image,
-        in order, and the timings of the whole batch. `min_confidence` drops lines read with less.
+        in order, and the timings of the whole batch. `min_confidence` drops lines read with less;
+        `characters` adds each line's characters (NotSupported if the crnn model cannot).
         """
         clock = _Stopwatch()
         pages = [array_to_rgb(image) for image in images]
@@ -151,14 +156,18 @@ class Pipeline:
             return results, clock.finish()
         crops = [crop_line(rgb, quad) for rgb, quads in zip(pages, found, strict=True) for quad in quads]
         clock.lap("recognize_preprocess")
-        texts, confidences = self._run_recognizer(crops)
+        texts, confidences, per_char = self._run_recognizer(crops, characters)
         clock.lap("recognize_model")
-        read = iter(zip(texts, confidences, strict=True))
+        read = iter(zip(texts, confidences, per_char, crops, strict=True))
         for result, quads in zip(results, found, strict=True):
             for quad in quads:
-                text, confidence = next(read)
+                text, confidence, positions, crop = next(read)
                 if text.strip() and confidence >= min_confidence:
-                    result.lines.append(Line(text, round(float(confidence), 4), _box(quad)))
+                    line = Line(text, round(float(confidence), 4), _box(quad))
+                    if positions is not None:
+                        steps, probs, model_width = positions
+                        line.chars = char_boxes(quad, text, steps, probs, crop.shape[1], model_width) or []
+                    result.lines.append(line)
         clock.lap("assemble")
         return results, clock.finish()
 
@@ -179,22 +188,38 @@ class Pipeline:
             quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
             crops.append(crop_line(rgb, quad, pad_ratio=0.0))
         clock.lap("recognize_preprocess")
-        texts, confidences = self._run_recognizer(crops)
+        texts, confidences, _ = self._run_recognizer(crops)
         clock.lap("recognize_model")
         return [
             (text, round(float(c), 4)) for text, c in zip(texts, confidences, strict=True)
         ], clock.finish()
 
-    def _run_recognizer(self, crops: list[np.ndarray]) -> tuple[list[str], list[float]]:
+    def _run_recognizer(
+        self, crops: list[np.ndarray], characters: bool = False
+    ) -> tuple[list[str], list[float], list[tuple[np.ndarray, np.ndarray, int] | None]]:
+        """Texts and confidences of the crops; with `characters`, each crop's (char_steps,
+        char_confidence, width the model saw) from the crnn outputs of that name."""
         texts: list[str] = []
         confidences: list[float] = []
+        per_char: list[tuple[np.ndarray, np.ndarray, int] | None] = []
         step = self.config.max_lines_per_call
         for start in range(0, len(crops), step):
             images, widths = batch_crops(crops[start : start + step])
             outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
             texts.extend(outputs["text"])
             confidences.extend(float(c) for c in outputs["confidence"])
-        return texts, confidences
+            if not characters:
+                per_char.extend([None] * len(widths))
+                continue
+            if "char_steps" not in outputs or "char_confidence" not in outputs:
+                raise NotSupported(
+                    "per-character output needs a crnn model exported with the outputs 'char_steps' and "
+                    "'char_confidence' (crnn.export of this release); the model served has "
+                    + ", ".join(sorted(outputs))
+                )
+            rows = zip(outputs["char_steps"], outputs["char_confidence"], widths, strict=True)
+            per_char.extend((s, p, int(w)) for s, p, w in rows)
+        return texts, confidences, per_char
 
     def warmup(self) -> None:
         """Run both models once so the first client request does not pay graph tracing."""

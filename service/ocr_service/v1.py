@@ -180,7 +180,10 @@ def read_items(
                     answers[task.item] = {"error": {"code": exc.code, "message": exc.message}}
             chunk = [(task, rgb) for task, rgb in chunk if "error" not in answers[task.item]]
             results, chunk_timings = pipeline.read_many(
-                [rgb for _, rgb in chunk], recognize=options.recognize, min_confidence=options.min_confidence
+                [rgb for _, rgb in chunk],
+                recognize=options.recognize,
+                min_confidence=options.min_confidence,
+                characters=options.characters,
             )
             for stage, ms in chunk_timings.items():
                 timings[stage] = round(timings.get(stage, 0.0) + ms, 2)
@@ -211,7 +214,11 @@ def read_items(
 def _lines(result: OcrResult, options: OcrOptions) -> list[dict[str, Any]]:
     if not options.recognize:
         return [{"box": line.box} for line in result.lines]
-    return [{"text": line.text, "confidence": line.confidence, "box": line.box} for line in result.lines]
+    return [
+        {"text": line.text, "confidence": line.confidence, "box": line.box}
+        | ({"chars": [vars(char) for char in line.chars]} if line.chars is not None else {})
+        for line in result.lines
+    ]
 
 
 def _image_answer(result: OcrResult, options: OcrOptions) -> dict[str, Any]:

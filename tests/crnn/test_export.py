@@ -23,7 +23,7 @@ def test_exported_signature_round_trip(tmp_path):
     assert in_specs["images"].dtype == tf.uint8 and in_specs["images"].shape.as_list() == [None, 32, None, 1]
     assert in_specs["widths"].dtype == tf.int32 and in_specs["widths"].shape.as_list() == [None]
     outs = fn.structured_outputs
-    assert sorted(outs) == ["confidence", "labels", "text"]
+    assert sorted(outs) == ["char_confidence", "char_steps", "confidence", "labels", "text"]
     assert all(isinstance(v, tf.TensorSpec) for v in outs.values())  # dense only, no SparseTensor
 
     images, widths = batch_crops([np.full((32, 40), 255, np.uint8), np.zeros((32, 90), np.uint8)])

@@ -14,6 +14,7 @@ import base64
 import io
 import json
 from collections import Counter
+from itertools import pairwise
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -61,6 +62,7 @@ class Recording:
         self.calls: Counter[str] = Counter()
         self.rows: Counter[str] = Counter()
         self.confidence_scale = 1.0
+        self.char_outputs = False  # as a crnn exported with char_steps / char_confidence answers
 
     def predict(self, model, inputs):
         self.calls[model] += 1
@@ -68,6 +70,13 @@ class Recording:
         outputs = self.runner.predict(model, inputs)
         if model == "crnn":
             outputs = {**outputs, "confidence": outputs["confidence"] * self.confidence_scale}
+            if self.char_outputs:  # each character's step evenly along the crop, confidence 0.9
+                n = max(1, max(len(t) for t in outputs["text"]))
+                steps = np.full((len(outputs["text"]), n), -1, np.int32)
+                for row, (text, width) in enumerate(zip(outputs["text"], inputs["widths"], strict=True)):
+                    steps[row, : len(text)] = (np.arange(len(text)) + 0.5) * (width / 4) / max(1, len(text))
+                outputs["char_steps"] = steps
+                outputs["char_confidence"] = np.where(steps >= 0, 0.9, 0.0).astype(np.float32)
         return outputs
 
     def ready(self):
@@ -106,6 +115,7 @@ def client(service):
     runner.calls.clear()
     runner.rows.clear()
     runner.confidence_scale = 1.0
+    runner.char_outputs = False
     return client
 
 
@@ -342,3 +352,48 @@ def test_rendered_pdf_page_matches_the_dpi_setting():
     rgb = document.render(0)
     document.close()
     assert rgb.shape == (100, 200, 3) and rgb.dtype == np.uint8
+
+
+# --- per-character output ----------------------------------------------------------------------------------
+
+
+def test_characters_need_a_model_that_exports_them(client):
+    response = client.post("/v1/ocr", json={"image": b64(png(3)), "characters": True})
+    assert response.status_code == 501
+    error = response.get_json()["error"]
+    assert error["code"] == "not_supported" and "'char_steps'" in error["message"]
+    both = client.post("/v1/ocr", json={"image": b64(png(3)), "characters": True, "recognize": False})
+    assert both.status_code == 400 and "'characters'" in both.get_json()["error"]["message"]
+
+
+def test_characters_come_in_order_inside_their_line_with_their_confidence(client, runner):
+    runner.char_outputs = True
+    response = client.post("/v1/ocr?characters=true", data=png(3), headers={"Content-Type": "image/png"})
+    assert response.status_code == 200, response.get_json()
+    (line,) = response.get_json()["lines"]
+    chars = line["chars"]
+    assert "".join(c["char"] for c in chars) == line["text"] == "bars:3"
+    assert all(c["confidence"] == 0.9 for c in chars)
+    left, right = line["box"][0][0], line["box"][1][0]
+    starts = [c["box"][0][0] for c in chars]
+    assert starts == sorted(starts) and left <= starts[0] and chars[-1]["box"][1][0] <= right
+    assert all(c["box"][0][0] < c["box"][1][0] for c in chars)
+    assert all(c["box"][1][0] == pytest.approx(n["box"][0][0], abs=0.11) for c, n in pairwise(chars))
+
+
+def test_char_boxes_follow_the_crop_layout():
+    from ocr_service.characters import char_boxes
+
+    quad = np.array([[100, 10], [300, 10], [300, 42], [100, 42]], np.float32)
+    # crop_line: line 200 x 32 px, margin 3.2 px, scale 32 / 38.4: the line spans crop x 2.67..169.3
+    chars = char_boxes(quad, "ab", np.array([10, 31, -1]), np.array([0.8, 0.6, 0.0]), 172, 172)
+    (a, b) = chars
+    assert (a.char, a.confidence, b.char, b.confidence) == ("a", 0.8, "b", 0.6)
+    assert a.box[0] == [100.0, 10.0] and a.box[3] == [100.0, 42.0]  # clipped to the line's start
+    assert a.box[1][0] == pytest.approx(197.6, abs=0.2) and b.box[0][0] == a.box[1][0]
+    assert b.box[1][0] == pytest.approx(298.4, abs=0.2) and b.box[2][1] == 42.0
+    assert char_boxes(quad, "abc", np.array([10, 31]), np.array([0.8, 0.6]), 172, 172) is None
+    squeezed = char_boxes(
+        quad, "ab", np.array([5, 15]), np.array([0.8, 0.6]), 344, 172
+    )  # fit_width halved it
+    assert squeezed[0].box[1][0] == pytest.approx(chars[0].box[1][0], abs=15)
