@@ -63,6 +63,9 @@ class Settings:
     # multi-page TIFF may have at most max_pages pages, each at most max_pixels once rendered.
     pdf_dpi: int = 150
     max_pages: int = 20
+    # Async jobs (ocr_service.jobs): their folder (unset: /v1/jobs is off) and how long they are kept.
+    jobs_dir: Path | None = None
+    jobs_ttl_s: int = 86400
 
     @property
     def model_versions(self) -> dict[str, int | None]:
@@ -208,6 +211,8 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "max_batch": ("OCR_MAX_BATCH", _ints(1, 256)),
     "pdf_dpi": ("OCR_PDF_DPI", _ints(36, 600)),
     "max_pages": ("OCR_MAX_PAGES", _ints(1, 1000)),
+    "jobs_dir": ("OCR_JOBS_DIR", _optional_dir),
+    "jobs_ttl_s": ("OCR_JOBS_TTL_S", _ints(60, 30 * 86400)),
 }
 
 

@@ -25,6 +25,7 @@ from .errors import OcrError, TooManyPages, UnsupportedImageType
 from .imageio import decode_image
 from .options import OcrOptions, check_fields, parse_options
 from .pipeline import OcrResult, Pipeline
+from .settings import Settings
 from .state import state
 
 v1 = Blueprint("v1", __name__)
@@ -134,10 +135,19 @@ class _Task:
 
 
 def read_items(
-    pipeline: Pipeline, items: list[Upload], options: OcrOptions, *, fail_fast: bool
+    pipeline: Pipeline,
+    items: list[Upload],
+    options: OcrOptions,
+    *,
+    fail_fast: bool,
+    settings: Settings | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """One answer per item, in order; `fail_fast`: a bad item raises (a one-image request)."""
-    settings = state().settings
+    """One answer per item, in order; `fail_fast`: a bad item raises (a one-image request).
+
+    `settings`: outside a request (async jobs); `progress(done, total)`: after each pipeline pass,
+    counting images and pages."""
+    settings = settings or state().settings
     answers: list[dict[str, Any]] = [{} for _ in items]
     opened: list[documents.Document] = []
     tasks: list[_Task] = []
@@ -185,6 +195,8 @@ def read_items(
                 min_confidence=options.min_confidence,
                 characters=options.characters,
             )
+            if progress is not None:
+                progress(min(start + PAGES_PER_CALL, len(tasks)), len(tasks))
             for stage, ms in chunk_timings.items():
                 timings[stage] = round(timings.get(stage, 0.0) + ms, 2)
             for (task, _), result in zip(chunk, results, strict=True):

@@ -11,10 +11,13 @@ tests/service/web/test_web_hostile_paths.py.
 from __future__ import annotations
 
 import base64
+import fcntl
 import io
 import json
+import time
 from collections import Counter
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -92,8 +95,14 @@ def mode(request):
 
 
 @pytest.fixture(scope="module")
-def service(mode, bar_models, request):
-    env = {"OCR_MODE": mode, "OCR_MODEL_DIR": str(bar_models), "OCR_MAX_PAGES": "3"}
+def service(mode, bar_models, request, tmp_path_factory):
+    jobs_dir = tmp_path_factory.mktemp(f"jobs_{mode}")
+    env = {
+        "OCR_MODE": mode,
+        "OCR_MODEL_DIR": str(bar_models),
+        "OCR_MAX_PAGES": "3",
+        "OCR_JOBS_DIR": str(jobs_dir),
+    }
     if mode == "tfserving":
         standin = request.getfixturevalue("bar_standin")
         env["OCR_TFSERVING_GRPC"] = standin.grpc_target
@@ -397,3 +406,79 @@ def test_char_boxes_follow_the_crop_layout():
         quad, "ab", np.array([5, 15]), np.array([0.8, 0.6]), 344, 172
     )  # fit_width halved it
     assert squeezed[0].box[1][0] == pytest.approx(chars[0].box[1][0], abs=15)
+
+
+# --- async jobs ------------------------------------------------------------------------------------------
+
+
+def wait_for_job(client, url: str, timeout_s: float = 60.0) -> dict:
+    deadline = time.monotonic() + timeout_s
+    for _ in range(600):
+        body = client.get(url).get_json()
+        if body["status"] in ("done", "failed") or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+    return body
+
+
+def test_job_answers_at_once_and_reports_the_pages_when_done(client):
+    pdf = image_pdf([bar_sample(bars=n).image for n in (2, 5)])
+    response = client.post("/v1/jobs?min_confidence=0.5", data={"image": (io.BytesIO(pdf), "big.pdf")})
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["status"] == "queued" and response.headers["Location"] == job["status_url"]
+    assert job["expires"] - job["created"] == 86400
+    done = wait_for_job(client, job["status_url"])
+    assert done["status"] == "done", done
+    assert done["progress"] == {"done": 2, "total": 2}
+    assert [texts(p) for p in done["result"]["pages"]] == [["bars:2"], ["bars:5"]]
+
+
+def test_a_job_left_running_by_a_dead_worker_is_taken_again(service, client):
+    from ocr_service.jobs import JobStore
+    from ocr_service.options import OcrOptions
+
+    app_client, _ = service
+    root = Path(app_client.application.extensions["ocr_service"].settings.jobs_dir)
+    store = JobStore(root, 3600)
+    held = store.create(png(4), OcrOptions(recognize=True, min_confidence=0.0))
+    with open(root / held["job_id"] / "lock", "a+") as lock:  # a live worker holds this one
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        orphan = store.create(png(3), OcrOptions(recognize=True, min_confidence=0.0))
+        record = json.loads((root / orphan["job_id"] / "job.json").read_text())
+        record.update(status="running", pid=999999999)  # its worker died mid-job: no lock held
+        (root / orphan["job_id"] / "job.json").write_text(json.dumps(record))
+        done = wait_for_job(client, f"/v1/jobs/{orphan['job_id']}")
+        assert done["status"] == "done" and texts(done["result"]) == ["bars:3"]
+        assert client.get(f"/v1/jobs/{held['job_id']}").get_json()["status"] == "queued"
+    assert wait_for_job(client, f"/v1/jobs/{held['job_id']}")["status"] == "done"
+
+
+def test_expired_and_unknown_jobs_are_404_and_expired_ones_are_deleted(service, client):
+    from ocr_service.jobs import JobStore
+    from ocr_service.options import OcrOptions
+
+    root = Path(service[0].application.extensions["ocr_service"].settings.jobs_dir)
+    store = JobStore(root, 60)
+    job = store.create(b"not read", OcrOptions(recognize=False, min_confidence=0.0))
+    record = json.loads((root / job["job_id"] / "job.json").read_text())
+    record.update(status="done", expires=time.time() - 1)
+    (root / job["job_id"] / "job.json").write_text(json.dumps(record))
+    assert client.get(f"/v1/jobs/{job['job_id']}").status_code == 404
+    store.expire()
+    assert not (root / job["job_id"]).exists()
+    for bad in ("0" * 32, "..%2F..%2Fetc", "x" * 500):
+        response = client.get(f"/v1/jobs/{bad}")
+        assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+
+
+def test_jobs_are_off_without_a_jobs_dir(bar_models):
+    app = create_app(load_settings({"OCR_MODEL_DIR": str(bar_models)}))
+    response = app.test_client().post("/v1/jobs", data=png(2), headers={"Content-Type": "image/png"})
+    assert response.status_code == 404 and "OCR_JOBS_DIR" in response.get_json()["error"]["message"]
+
+
+def test_bad_job_requests_are_400(client):
+    assert client.post("/v1/jobs").status_code == 400
+    bad = client.post("/v1/jobs", json={"image": b64(png(2)), "min_confidence": 7})
+    assert bad.status_code == 400 and "min_confidence" in bad.get_json()["error"]["message"]
