@@ -21,7 +21,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from . import metrics
-from .api import decode_base64
+from .api import decode_base64, image_from_request
 from .errors import TooManyPages
 from .state import state
 from .v1 import decode_line
@@ -53,10 +53,13 @@ def legacy_base64(value: Any, field: str) -> bytes:
 @legacy.post("/ocr")
 def ocr_compat() -> Response:
     """Drop-in for clients of the original service: same request and fields, honest status codes."""
-    body = json_body(HOW_TO_SEND_OCR)
-    if not isinstance(body, dict) or "img" not in body:
-        raise BadRequest(f"missing field 'img'; {HOW_TO_SEND_OCR}")
-    data = legacy_base64(body["img"], "img")
+    if request.mimetype == "multipart/form-data" or request.mimetype.startswith("image/"):
+        data = image_from_request("img")  # what this service took before issue 14; kept for its clients
+    else:
+        body = json_body(HOW_TO_SEND_OCR)
+        if not isinstance(body, dict) or "img" not in body:
+            raise BadRequest(f"missing field 'img'; {HOW_TO_SEND_OCR}")
+        data = legacy_base64(body["img"], "img")
     result = state().holder.get().read(data)
     metrics.observe_timings(result.timings_ms)
     metrics.LINES.observe(len(result.lines))

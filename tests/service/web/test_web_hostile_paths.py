@@ -192,3 +192,15 @@ def test_tiff_page_with_too_many_pixels_is_413(server):
 def test_legacy_bad_input_is_honest_4xx_with_error_code(server, path, body, status, code):
     response = requests.post(server.url + path, data=body, headers={"Content-Type": "text/plain"}, timeout=30)
     assert_error(response, status, code, legacy=True)
+
+
+# --- async jobs (off on this service: OCR_JOBS_DIR unset) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/jobs/" + "0" * 32, "/v1/jobs/..%2f..%2fetc%2fpasswd", "/v1/jobs/" + "x" * 5000]
+)
+def test_jobs_when_off_are_json_404(server, path):
+    assert_error(requests.get(server.url + path, timeout=10), 404, "not_found")
+    post = requests.post(server.url + "/v1/jobs", files={"image": WHITE}, timeout=10)
+    assert "OCR_JOBS_DIR" in assert_error(post, 404, "not_found")
