@@ -204,8 +204,8 @@ def test_legacy_ocr_joins_words_with_a_space_and_parses_json_sent_as_form(client
     assert body["prism_wnum"] == 1 and body["prism_wordsInfo"][0]["word"] == "bars:3"
 
 
-def test_legacy_ocr_still_takes_a_multipart_img_file(client):
-    response = client.post("/ocr", data={"img": (io.BytesIO(png(4)), "a.png")})
+def test_legacy_ocr_still_takes_a_multipart_image_file(client):
+    response = client.post("/ocr", data={"image": (io.BytesIO(png(4)), "a.png")})
     assert response.status_code == 200 and response.get_json()["content"] == "bars:4 "
 
 
