@@ -112,16 +112,20 @@ def _decoded(name: str | None, value: Any, field: str, max_bytes: int) -> Upload
         return Upload(name, error=_error_of(exc))
 
 
-def single_options() -> OcrOptions:
-    """The options of a one-image request (read after the image, so the body is parsed once)."""
-    settings = state().settings
+def single_sources() -> list[Mapping[str, Any]]:
+    """The fields of a one-image request beside the image (read after it: the body is parsed once)."""
     sources: list[Mapping[str, Any]] = [request.args]
     if request.mimetype == "multipart/form-data":
         sources.append({key: request.form[key] for key in request.form if key != "image"})
     elif request.is_json:
         body = request.get_json(silent=True)
         sources.append({k: v for k, v in body.items() if k != "image"} if isinstance(body, dict) else {})
-    return parse_options(sources, settings, ignore=("image",))
+    return sources
+
+
+def single_options() -> OcrOptions:
+    """The options of a one-image request."""
+    return parse_options(single_sources(), state().settings, ignore=("image",))
 
 
 # --- reading -------------------------------------------------------------------------------------------
@@ -305,5 +309,6 @@ def recognize() -> Response:
         ]
         return jsonify({"request_id": g.request_id, "results": results, "timings_ms": timings})
     data = image_from_request("image")
+    check_fields(single_sources(), allowed=("image",))
     (answer,), timings = recognize_many(pipeline, [Upload(None, data)], fail_fast=True)
     return jsonify({"request_id": g.request_id, **answer, "timings_ms": timings})

@@ -64,6 +64,13 @@ def test_recognize_refuses_text_and_pdf_with_415(server):
     assert "/v1/ocr" in assert_error(pdf, 415, "unsupported_media_type")
 
 
+def test_recognize_refuses_options_it_does_not_have(server):
+    response = requests.post(
+        server.url + "/v1/recognize", json={"image": b64(WHITE), "recognize": False}, timeout=10
+    )
+    assert "unknown field(s) 'recognize'" in assert_error(response, 400, "bad_request")
+
+
 def test_recognize_batch_of_bad_items_reports_each(server):
     items = ["%%%", 42, b64(b"\x89PNG\r\n\x1a\ntruncated"), ""]
     response = requests.post(server.url + "/v1/recognize", json={"images": items}, timeout=30)
