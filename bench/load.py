@@ -15,6 +15,11 @@ stand-in and point the service at it, then run the same command with `--label tf
 Figures from the stand-in measure the client path and the protocol overhead, not TF Serving's
 batching; capacity figures come from the GPU host with the real image.
 
+Batches (issue 14): `--batch N` posts N copies of the image in each request (repeated multipart
+`image` fields) and measures it against the same images sent one per request, at each concurrency:
+
+    python bench/load.py --image page.png --concurrency 1 --requests 12 --batch 8 --label single
+
 Only loopback URLs are accepted unless --allow-remote: a load test aimed at the wrong host is a
 denial of service, not a benchmark.
 """
@@ -61,17 +66,23 @@ class LevelResult:
 
 
 def summarize(
-    label: str, concurrency: int, latencies_s: list[float], errors: int, seconds: float
+    label: str,
+    concurrency: int,
+    latencies_s: list[float],
+    errors: int,
+    seconds: float,
+    images_per_request: int = 1,
 ) -> LevelResult:
     """Throughput counts successful images only; latency percentiles are of successful requests."""
     ordered = sorted(latencies_s)
+    images = len(ordered) * images_per_request
     return LevelResult(
         label=label,
         concurrency=concurrency,
         requests=len(ordered) + errors,
         errors=errors,
         seconds=round(seconds, 3),
-        images_per_s=round(len(ordered) / seconds, 2) if seconds > 0 else 0.0,
+        images_per_s=round(images / seconds, 2) if seconds > 0 else 0.0,
         p50_ms=round(percentile(ordered, 50) * 1000, 1),
         p95_ms=round(percentile(ordered, 95) * 1000, 1),
         p99_ms=round(percentile(ordered, 99) * 1000, 1),
@@ -101,6 +112,20 @@ def sample_png() -> bytes:
     buffer = io.BytesIO()
     page.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def multipart(image: bytes, content_type: str, copies: int) -> tuple[bytes, str]:
+    """A multipart/form-data body with `copies` repeated `image` file fields (one batch request)."""
+    boundary = "ocrstack-load-batch-boundary"
+    part = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="page"\r\n'
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+        + image
+        + b"\r\n"
+    )
+    return part * copies + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 class Client:
@@ -193,6 +218,40 @@ def run_level(
     return latencies, errors, seconds
 
 
+def measure(
+    args: argparse.Namespace,
+    body: bytes,
+    content_type: str,
+    concurrency: int,
+    requests: int,
+    images_per_request: int,
+) -> LevelResult:
+    """Warm up, run one level, print its row (or JSON object), return it."""
+    if args.warmup:
+        run_level(args.url, body, content_type, 1, args.warmup, 0.0, args.timeout)
+    latencies, errors, seconds = run_level(
+        args.url,
+        body,
+        content_type,
+        concurrency,
+        requests,
+        args.duration,
+        args.timeout,
+        progress=sys.stderr.isatty(),
+    )
+    label = args.label + (f" x{images_per_request}" if images_per_request > 1 else "")
+    r = summarize(label, concurrency, latencies, errors, seconds, images_per_request)
+    if args.json:
+        print(json.dumps(asdict(r)), flush=True)
+    else:
+        print(
+            f"{r.label:<10} {r.concurrency:>4} {r.requests:>6} {r.errors:>6} {r.images_per_s:>8.2f} "
+            f"{r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f}",
+            flush=True,
+        )
+    return r
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -207,6 +266,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--label", default="", help="mode name printed with the results, e.g. single")
     parser.add_argument("--json", action="store_true", help="one JSON object per level instead of a table")
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback URL")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="also post N images per request (a batch) and compare with N single-image requests",
+    )
     args = parser.parse_args(argv)
 
     parts = urlsplit(args.url)
@@ -220,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("give --requests > 0 or --duration > 0")
     if any(c < 1 for c in args.concurrency):
         parser.error("--concurrency values must be >= 1")
+    if args.batch < 1:
+        parser.error("--batch must be >= 1")
 
     body = args.image.read_bytes() if args.image else sample_png()
     content_type = (mimetypes.guess_type(args.image.name)[0] if args.image else None) or "image/png"
@@ -228,28 +295,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         header = ("mode", "conc", "reqs", "errors", "img/s", "p50 ms", "p95 ms", "p99 ms")
         print("{:<10} {:>4} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8}".format(*header))
     for concurrency in args.concurrency:
-        if args.warmup:
-            run_level(args.url, body, content_type, 1, args.warmup, 0.0, args.timeout)
-        latencies, errors, seconds = run_level(
-            args.url,
-            body,
-            content_type,
-            concurrency,
-            args.requests,
-            args.duration,
-            args.timeout,
-            progress=sys.stderr.isatty(),
-        )
-        result = summarize(args.label, concurrency, latencies, errors, seconds)
-        if args.json:
-            print(json.dumps(asdict(result)), flush=True)
-        else:
-            r = result
-            print(
-                f"{r.label:<10} {r.concurrency:>4} {r.requests:>6} {r.errors:>6} {r.images_per_s:>8.2f} "
-                f"{r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f}",
-                flush=True,
-            )
+        single = measure(args, body, content_type, concurrency, args.requests * args.batch, 1)
+        if args.batch > 1:
+            batch_body, batch_type = multipart(body, content_type, args.batch)
+            batch = measure(args, batch_body, batch_type, concurrency, args.requests, args.batch)
+            if not args.json and single.images_per_s > 0:
+                print(
+                    f"batch of {args.batch} in one request: {batch.images_per_s:.2f} img/s vs "
+                    f"{single.images_per_s:.2f} img/s as {args.batch} requests "
+                    f"(x{batch.images_per_s / single.images_per_s:.2f})",
+                    flush=True,
+                )
     return 0
 
 

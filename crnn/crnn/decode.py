@@ -16,17 +16,38 @@ def greedy_decode(logits: tf.Tensor, seq_lengths: tf.Tensor) -> tuple[tf.Tensor,
     Best path: argmax per step, collapse repeats, drop blanks, ignore steps >= seq_length.
     Confidence is the mean max-softmax over emitted characters (1.0 for an empty line).
     """
+    best, best_p, keep = _best_path(logits, seq_lengths)
+    labels = tf.ragged.boolean_mask(best, keep).to_tensor(default_value=-1)
+    keep_f = tf.cast(keep, tf.float32)
+    count = tf.reduce_sum(keep_f, axis=1)
+    conf = tf.where(count > 0, tf.reduce_sum(best_p * keep_f, axis=1) / tf.maximum(count, 1.0), 1.0)
+    return labels, conf
+
+
+def _best_path(logits: tf.Tensor, seq_lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """(argmax id, its probability, emitted?) per step: an emitted step starts a non-blank run."""
     probs = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
     best = tf.argmax(probs, axis=-1, output_type=tf.int32)
     best_p = tf.reduce_max(probs, axis=-1)
     valid = tf.sequence_mask(seq_lengths, maxlen=tf.shape(best)[1])
     prev = tf.pad(best[:, :-1], [[0, 0], [1, 0]], constant_values=-1)
     keep = valid & tf.not_equal(best, prev) & tf.not_equal(best, BLANK)
-    labels = tf.ragged.boolean_mask(best, keep).to_tensor(default_value=-1)
-    keep_f = tf.cast(keep, tf.float32)
-    count = tf.reduce_sum(keep_f, axis=1)
-    conf = tf.where(count > 0, tf.reduce_sum(best_p * keep_f, axis=1) / tf.maximum(count, 1.0), 1.0)
-    return labels, conf
+    return best, best_p, keep
+
+
+def char_positions(logits: tf.Tensor, seq_lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Per character of :func:`greedy_decode`'s labels (same [N, L] layout): the time step where the
+    best path emits it (int32, -1 padded) and its max-softmax probability (float32, 0 padded).
+
+    A step covers the model's stride in pixel columns of the input crop (`crnn.export` turns steps
+    into crop columns), so the service can place each character along its line (per-character
+    boxes) and report its own confidence.
+    """
+    _, best_p, keep = _best_path(logits, seq_lengths)
+    steps = tf.broadcast_to(tf.range(tf.shape(keep)[1], dtype=tf.int32)[None, :], tf.shape(keep))
+    char_steps = tf.ragged.boolean_mask(steps, keep).to_tensor(default_value=-1)
+    char_probs = tf.ragged.boolean_mask(best_p, keep).to_tensor(default_value=0.0)
+    return char_steps, char_probs
 
 
 def labels_to_text(labels: tf.Tensor, chars: Sequence[str]) -> tf.Tensor:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from crnn.decode import greedy_decode, labels_to_text
+from crnn.decode import char_positions, greedy_decode, labels_to_text
 from crnn.network import HEIGHT, sequence_lengths, stride_of
 
 
@@ -35,7 +35,18 @@ class CrnnServing(tf.Module):
         lengths = tf.minimum(sequence_lengths(widths, self._stride), tf.shape(logits)[1])
         labels, conf = greedy_decode(logits, lengths)
         text = labels_to_text(labels, self._chars)
-        return {"text": text, "confidence": conf, "labels": labels}
+        char_steps, char_confidence = char_positions(logits, lengths)
+        # the crop column at the centre of each character's step: independent of the model's stride
+        char_columns = tf.where(
+            char_steps >= 0, (tf.cast(char_steps, tf.float32) + 0.5) * float(self._stride), -1.0
+        )
+        return {
+            "text": text,
+            "confidence": conf,
+            "labels": labels,
+            "char_columns": char_columns,
+            "char_confidence": char_confidence,
+        }
 
 
 def next_version(model_root: Path) -> int:

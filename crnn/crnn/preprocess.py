@@ -37,6 +37,20 @@ def stretch_contrast(crop: np.ndarray) -> np.ndarray:
     return lut[crop]
 
 
+def line_geometry(
+    quad: np.ndarray, height: int = HEIGHT, pad_ratio: float = 0.1
+) -> tuple[float, float, float, float]:
+    """(width, height, margin, scale) of a quad's crop: the line's own size in image pixels, the
+    margin on every side, and image-to-crop scale. The line starts `margin * scale` crop pixels from
+    the crop's left edge and spans `width * scale` (how `crop_line` lays it out)."""
+    q = np.asarray(quad, dtype=np.float64).reshape(4, 2)
+    tl, tr, br, bl = q
+    w = max(0.5 * (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)), 1.0)
+    h = max(0.5 * (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)), 1.0)
+    pad = pad_ratio * h
+    return w, h, pad, height / (h + 2 * pad)
+
+
 def crop_line(
     image: np.ndarray,
     quad: np.ndarray,
@@ -56,13 +70,7 @@ def crop_line(
     if gray.dtype != np.uint8:
         raise ValueError(f"expected uint8 image, got {gray.dtype}")
     q = np.asarray(quad, dtype=np.float64).reshape(4, 2)
-    tl, tr, br, bl = q
-    w = 0.5 * (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl))
-    h = 0.5 * (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr))
-    h = max(h, 1.0)
-    w = max(w, 1.0)
-    pad = pad_ratio * h
-    scale = height / (h + 2 * pad)
+    w, h, pad, scale = line_geometry(q, height, pad_ratio)
     out_w = max(1, int(round((w + 2 * pad) * scale)))
 
     # Large text: shrink with INTER_AREA first so the perspective warp (bilinear) does not alias.

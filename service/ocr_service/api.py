@@ -1,4 +1,4 @@
-"""The HTTP API: `/v1/ocr`, the original service's `/ocr`, health, readiness and metrics.
+"""The HTTP API: `/v1/ocr`, health, readiness and metrics (`/v1/recognize`: `v1`; `/ocr`, `/crnn`: `legacy`).
 
 Views only move bytes and JSON; decoding and reading happen in the pipeline, and every failure is
 an exception that the app's one error handler turns into a JSON error with its status.
@@ -11,7 +11,7 @@ import binascii
 import re
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import BadRequest
 
 from . import metrics
@@ -73,7 +73,7 @@ def image_from_request(json_field: str, form_field: str = "image") -> bytes:
         if json_field not in body:
             raise BadRequest(f"missing field '{json_field}' (fields sent: {_names(body)}); {HOW_TO_SEND}")
         data = decode_base64(body[json_field], json_field, max_bytes)
-    elif mimetype.startswith("image/") or mimetype == "application/octet-stream":
+    elif mimetype.startswith("image/") or mimetype in ("application/octet-stream", "application/pdf"):
         data = request.get_data(cache=False)
     elif not request.content_length and not request.get_data(cache=False):
         raise BadRequest(f"the request has no image; {HOW_TO_SEND}")
@@ -95,41 +95,10 @@ def read_image(data: bytes) -> OcrResult:
 
 @api.post("/v1/ocr")
 def ocr_v1() -> Response:
-    result = read_image(image_from_request("image"))
-    return jsonify(
-        {
-            "request_id": g.request_id,
-            "width": result.width,
-            "height": result.height,
-            "lines": [
-                {"text": line.text, "confidence": line.confidence, "box": line.box} for line in result.lines
-            ],
-            "timings_ms": result.timings_ms,
-        }
-    )
+    """One image, a document (PDF, multi-page TIFF) or a batch, with options: `ocr_service.v1`."""
+    from .v1 import answer_ocr
 
-
-@api.post("/ocr")
-def ocr_compat() -> Response:
-    """Drop-in for clients of the original service: same request and fields, honest status codes."""
-    result = read_image(image_from_request("img"))
-    words = [
-        {"word": line.text, "pos": [{"x": int(round(x)), "y": int(round(y))} for x, y in line.box]}
-        for line in result.lines
-    ]
-    return jsonify(
-        {
-            "sid": g.request_id,
-            "prism_version": "1.0",
-            "prism_wnum": len(words),
-            "prism_wordsInfo": words,
-            "height": result.height,
-            "width": result.width,
-            "orgHeight": result.height,
-            "orgWidth": result.width,
-            "content": "\n".join(line.text for line in result.lines),
-        }
-    )
+    return answer_ocr()
 
 
 @api.get("/healthz")

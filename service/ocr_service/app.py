@@ -23,6 +23,7 @@ from .pipeline import PipelineConfig
 from .runners import ModelRunner
 from .settings import Settings
 from .state import ServiceState, attach
+from .state import of as state_of
 
 log = logging.getLogger("ocr_service.app")
 
@@ -67,14 +68,26 @@ def create_app(settings: Settings, runner_factory: RunnerFactory | None = None) 
     attach(app, ServiceState(settings, PipelineHolder(lambda: factory(settings), config=config)))
 
     from .api import api
+    from .jobs import jobs
+    from .legacy import legacy
     from .page import page
+    from .v1 import v1
 
     app.register_blueprint(api)
+    app.register_blueprint(v1)
+    app.register_blueprint(legacy)
+    app.register_blueprint(jobs)
     app.register_blueprint(page)
     app.before_request(_start_request)
     app.after_request(_finish_request)
     app.teardown_request(_leave_request)
     app.register_error_handler(Exception, handle_error)
+    if settings.jobs_dir is not None:
+        # Without --preload (ocr_service runs none) the app is built in each gunicorn worker, after
+        # the fork: every worker runs its own job thread (ocr_service.jobs).
+        from .jobs import start_runner
+
+        start_runner(settings, state_of(app).holder)
     return app
 
 

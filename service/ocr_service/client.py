@@ -1,6 +1,7 @@
-"""`ocr-client`: send image files (or every image in a folder) to the service, print text or JSON.
+"""`ocr-client`: send image files or PDFs (or every one in a folder) to the service, print text or JSON.
 
     ocr-client scan.png                       # the text, one line per detected line
+    ocr-client contract.pdf                   # the text page by page ("--- page 2 ---")
     ocr-client --format json photos/          # one JSON object per image (JSON Lines), progress bar
     ocr-client --url http://10.0.0.5:8080 a.jpg b.jpg
 
@@ -20,7 +21,7 @@ from pathlib import Path
 import requests
 from tqdm import tqdm
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".pdf"}
 DEFAULT_URL = os.environ.get("OCR_URL", "http://127.0.0.1:8080")
 
 
@@ -59,9 +60,19 @@ def read_file(session: requests.Session, url: str, path: Path, timeout: float) -
     return body
 
 
+def as_text(result: dict) -> str:
+    """The lines of an image; a document's page by page, each under a "--- page N ---" header."""
+    if "pages" in result:
+        return "\n".join(
+            "\n".join([f"--- page {page['page']} ---", *(line["text"] for line in page["lines"])])
+            for page in result["pages"]
+        )
+    return "\n".join(line["text"] for line in result.get("lines", []))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ocr-client", description=__doc__.split("\n\n")[0])
-    parser.add_argument("paths", nargs="+", type=Path, help="image files or folders")
+    parser.add_argument("paths", nargs="+", type=Path, help="image files, PDFs or folders")
     parser.add_argument(
         "--url", default=DEFAULT_URL, help="service base URL (default: %(default)s, env OCR_URL)"
     )
@@ -103,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.format == "json":
                 tqdm.write(json.dumps({"file": str(path), **result}, ensure_ascii=False), file=sys.stdout)
             else:
-                text = "\n".join(line["text"] for line in result.get("lines", []))
+                text = as_text(result)
                 tqdm.write(f"==> {path} <==\n{text}" if show_names else text, file=sys.stdout)
     return 1 if failures else 0
 

@@ -30,11 +30,25 @@ class ImageTooLarge(OcrError):
     http_status = 413
 
 
+class TooManyPages(OcrError):
+    """A PDF or multi-page TIFF with more pages than OCR_MAX_PAGES, or a batch larger than OCR_MAX_BATCH."""
+
+    code = "too_many_pages"
+    http_status = 413
+
+
 class UnsupportedImageType(OcrError):
     """Readable bytes, but not an image format we decode (text, PDF, ...)."""
 
     code = "unsupported_media_type"
     http_status = 415
+
+
+class NotSupported(OcrError):
+    """A request option the models being served cannot answer (e.g. per-character output)."""
+
+    code = "not_supported"
+    http_status = 501
 
 
 class BackendUnavailable(OcrError):

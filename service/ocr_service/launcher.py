@@ -31,13 +31,17 @@ def check_config(settings: Settings, gpu_memory_total_mib: int | None) -> dict[s
     if settings.mode == "single" and gpu_memory_total_mib is not None and settings.gpu_memory_mib is None:
         share = device.memory_per_worker_mib(gpu_memory_total_mib, settings.workers)
         environment["OCR_GPU_MEMORY_MIB"] = str(share)
-    elif settings.mode == "single" and gpu_memory_total_mib is not None and (
-        settings.gpu_memory_mib * settings.workers > gpu_memory_total_mib  # type: ignore[operator]
+    elif (
+        settings.mode == "single"
+        and gpu_memory_total_mib is not None
+        and (
+            settings.gpu_memory_mib * settings.workers > gpu_memory_total_mib  # type: ignore[operator]
+        )
     ):
         raise device.GpuMemoryError(
-                f"OCR_GPU_MEMORY_MIB={settings.gpu_memory_mib} x OCR_WORKERS={settings.workers} is more "
-                f"than the GPU's {gpu_memory_total_mib} MiB: lower one of them."
-            )
+            f"OCR_GPU_MEMORY_MIB={settings.gpu_memory_mib} x OCR_WORKERS={settings.workers} is more "
+            f"than the GPU's {gpu_memory_total_mib} MiB: lower one of them."
+        )
     return {"settings": environment}
 
 

@@ -8,6 +8,7 @@ executes the two SavedModels (in-process, or TF Serving over gRPC/REST).
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ from crnn.preprocess import batch_crops, crop_line
 from ctpn.postprocess import detect_lines, page_outputs, reading_order
 from ctpn.preprocess import prepare
 
+from .characters import Char, char_boxes
+from .errors import NotSupported
 from .imageio import array_to_rgb, decode_image
 from .settings import Settings
 
@@ -42,6 +45,7 @@ class Line:
     text: str
     confidence: float
     box: list[list[float]]  # 4 [x, y] corners, clockwise from top-left, original pixels
+    chars: list[Char] | None = None  # per character, when asked for (read_many(characters=True))
 
 
 @dataclass
@@ -50,6 +54,8 @@ class OcrResult:
     height: int
     lines: list[Line] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # False for detection only (`read_many(..., recognize=False)`): the lines carry boxes, no text.
+    recognized: bool = True
 
     @property
     def text(self) -> str:
@@ -63,7 +69,8 @@ class _Stopwatch:
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
-        self.timings_ms[stage] = round((now - self._last) * 1000.0, 2)
+        # A batch passes each stage once per image: the stage's time is the sum.
+        self.timings_ms[stage] = round(self.timings_ms.get(stage, 0.0) + (now - self._last) * 1000.0, 2)
         self._last = now
 
     def finish(self) -> dict[str, float]:
@@ -108,24 +115,111 @@ class Pipeline:
     def _recognize(self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch) -> list[Line]:
         crops = [crop_line(rgb, quad) for quad in quads]
         clock.lap("recognize_preprocess")
-        texts: list[str] = []
-        confidences: list[float] = []
-        step = self.config.max_lines_per_call
-        for start in range(0, len(crops), step):
-            images, widths = batch_crops(crops[start : start + step])
-            outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
-            texts.extend(outputs["text"])
-            confidences.extend(outputs["confidence"])
+        texts, confidences, _ = self._run_recognizer(crops)
         clock.lap("recognize_model")
         lines = []
         # Runners return text outputs as str (ocr_service.runners decodes them, one place for all modes).
         for quad, text, confidence in zip(quads, texts, confidences, strict=True):
             if not text.strip():
                 continue  # a detection the recogniser reads as nothing is not a line
-            box = [[round(float(x), 1), round(float(y), 1)] for x, y in quad]
-            lines.append(Line(text=text, confidence=round(float(confidence), 4), box=box))
+            lines.append(Line(text=text, confidence=round(float(confidence), 4), box=_box(quad)))
         clock.lap("assemble")
         return lines
+
+    def read_many(
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        recognize: bool = True,
+        min_confidence: float = 0.0,
+        characters: bool = False,
+    ) -> tuple[list[OcrResult], dict[str, float]]:
+        """Read several decoded images (or pages) with shared model calls.
+
+        Each image is detected on its own (ctpn inputs differ in size), then the lines of all the
+        images go to the recogniser together, `config.max_lines_per_call` per call: N images of a
+        few lines each cost about one recogniser call instead of N. Returns one result per image,
+        in order, and the timings of the whole batch. `min_confidence` drops lines read with less;
+        `characters` adds each line's characters (NotSupported if the crnn model cannot).
+        """
+        clock = _Stopwatch()
+        pages = [array_to_rgb(image) for image in images]
+        clock.lap("decode")
+        found: list[list[np.ndarray]] = []
+        for rgb in pages:
+            quads = [] if min(rgb.shape[:2]) < self.config.min_side else self._detect(rgb, clock)
+            found.append([quads[i] for i in reading_order(quads)] if quads else [])
+        results = [OcrResult(rgb.shape[1], rgb.shape[0], recognized=recognize) for rgb in pages]
+        if not recognize:
+            for result, quads in zip(results, found, strict=True):
+                result.lines = [Line("", 0.0, _box(quad)) for quad in quads]
+            return results, clock.finish()
+        crops = [crop_line(rgb, quad) for rgb, quads in zip(pages, found, strict=True) for quad in quads]
+        clock.lap("recognize_preprocess")
+        texts, confidences, per_char = self._run_recognizer(crops, characters)
+        clock.lap("recognize_model")
+        read = iter(zip(texts, confidences, per_char, crops, strict=True))
+        for result, quads in zip(results, found, strict=True):
+            for quad in quads:
+                text, confidence, positions, crop = next(read)
+                if text.strip() and confidence >= min_confidence:
+                    line = Line(text, round(float(confidence), 4), _box(quad))
+                    if positions is not None:
+                        steps, probs, model_width = positions
+                        line.chars = char_boxes(quad, text, steps, probs, crop.shape[1], model_width) or []
+                    result.lines.append(line)
+        clock.lap("assemble")
+        return results, clock.finish()
+
+    def recognize_lines(
+        self, images: Sequence[np.ndarray]
+    ) -> tuple[list[tuple[str, float]], dict[str, float]]:
+        """Recognition only: each image is one text line (a crop from the client's own detector).
+
+        The whole image is the line: it is rectified to the recogniser's height and contrast
+        stretched exactly as the pipeline's own crops are (`crnn.preprocess.crop_line`), without
+        extra margin, so a crop should keep a little margin around the ink, as detections do.
+        """
+        clock = _Stopwatch()
+        crops = []
+        for image in images:
+            rgb = array_to_rgb(image)
+            h, w = rgb.shape[:2]
+            quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+            crops.append(crop_line(rgb, quad, pad_ratio=0.0))
+        clock.lap("recognize_preprocess")
+        texts, confidences, _ = self._run_recognizer(crops)
+        clock.lap("recognize_model")
+        return [
+            (text, round(float(c), 4)) for text, c in zip(texts, confidences, strict=True)
+        ], clock.finish()
+
+    def _run_recognizer(
+        self, crops: list[np.ndarray], characters: bool = False
+    ) -> tuple[list[str], list[float], list[tuple[np.ndarray, np.ndarray, int] | None]]:
+        """Texts and confidences of the crops; with `characters`, each crop's (char_columns,
+        char_confidence, width the model saw) from the crnn outputs of that name."""
+        texts: list[str] = []
+        confidences: list[float] = []
+        per_char: list[tuple[np.ndarray, np.ndarray, int] | None] = []
+        step = self.config.max_lines_per_call
+        for start in range(0, len(crops), step):
+            images, widths = batch_crops(crops[start : start + step])
+            outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
+            texts.extend(outputs["text"])
+            confidences.extend(float(c) for c in outputs["confidence"])
+            if not characters:
+                per_char.extend([None] * len(widths))
+                continue
+            if "char_columns" not in outputs or "char_confidence" not in outputs:
+                raise NotSupported(
+                    "per-character output needs a crnn model exported with the outputs 'char_columns' and "
+                    "'char_confidence' (crnn.export of this release); the model served has "
+                    + ", ".join(sorted(outputs))
+                )
+            rows = zip(outputs["char_columns"], outputs["char_confidence"], widths, strict=True)
+            per_char.extend((s, p, int(w)) for s, p, w in rows)
+        return texts, confidences, per_char
 
     def warmup(self) -> None:
         """Run both models once so the first client request does not pay graph tracing."""
@@ -134,3 +228,7 @@ class Pipeline:
         self.runner.predict("ctpn", {"image": prepared[None]})
         images, widths = batch_crops([np.full((32, 128), 255, dtype=np.uint8)])
         self.runner.predict("crnn", {"images": images, "widths": widths})
+
+
+def _box(quad: np.ndarray) -> list[list[float]]:
+    return [[round(float(x), 1), round(float(y), 1)] for x, y in quad]

@@ -55,6 +55,17 @@ class Settings:
     # memory growth). The deployment sizes it from the GPU's memory and OCR_WORKERS
     # (ocr_service.device.memory_per_worker_mib), so that the second worker is not left without.
     gpu_memory_mib: int | None = None
+    # Per-request options (ocr_service.options): the values a request gets when it does not say.
+    min_confidence: float = 0.0
+    # Several images in one request (ocr_service.batch): at most this many images or pages.
+    max_batch: int = 16
+    # Documents (ocr_service.documents): PDF pages are rendered at this resolution; a PDF or a
+    # multi-page TIFF may have at most max_pages pages, each at most max_pixels once rendered.
+    pdf_dpi: int = 150
+    max_pages: int = 20
+    # Async jobs (ocr_service.jobs): their folder (unset: /v1/jobs is off) and how long they are kept.
+    jobs_dir: Path | None = None
+    jobs_ttl_s: int = 86400
 
     @property
     def model_versions(self) -> dict[str, int | None]:
@@ -97,6 +108,16 @@ def _float(name: str, raw: str, low: float, high: float) -> float:
         raise SettingsError(
             f"{name}={raw!r} is not valid: allowed values are numbers above {low} up to {high}."
         )
+    return value
+
+
+def _unit_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise SettingsError(f"{name}={raw!r} is not valid: allowed values are numbers from 0 to 1.")
     return value
 
 
@@ -186,6 +207,12 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "log_format": ("OCR_LOG_FORMAT", _choices("json", "text")),
     "log_dir": ("OCR_LOG_DIR", _optional_dir),
     "gpu_memory_mib": ("OCR_GPU_MEMORY_MIB", _optional_int(64, 2**30)),
+    "min_confidence": ("OCR_MIN_CONFIDENCE", _unit_float),
+    "max_batch": ("OCR_MAX_BATCH", _ints(1, 256)),
+    "pdf_dpi": ("OCR_PDF_DPI", _ints(36, 600)),
+    "max_pages": ("OCR_MAX_PAGES", _ints(1, 1000)),
+    "jobs_dir": ("OCR_JOBS_DIR", _optional_dir),
+    "jobs_ttl_s": ("OCR_JOBS_TTL_S", _ints(60, 30 * 86400)),
 }
 
 

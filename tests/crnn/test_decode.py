@@ -47,3 +47,16 @@ def test_tf_decode_matches_reference_with_dense_padded_outputs():
 def test_labels_to_text_uses_the_charset_table():
     text = labels_to_text(tf.constant([[1, 3, -1], [-1, -1, -1], [2, 2, 2]]), ["a", "你", "c"])
     assert [t.decode() for t in text.numpy()] == ["ac", "", "你你你"]
+
+
+def test_char_positions_give_each_emitted_characters_step_and_probability():
+    from crnn.decode import char_positions
+
+    logits = tf.math.log(tf.constant(CASES))  # softmax(log p) == p
+    steps, probs = char_positions(logits, tf.constant(LENGTHS))
+    labels, _ = greedy_decode(logits, tf.constant(LENGTHS))
+    assert steps.shape == labels.shape  # aligned with the labels, same padding positions
+    assert steps.numpy().tolist() == [[0, 2, 5], [0, 2, -1], [-1, -1, -1], [0, 2, -1]]
+    np.testing.assert_allclose(
+        probs.numpy(), [[0.9, 0.6, 0.5], [0.9, 0.7, 0.0], [0.0, 0.0, 0.0], [0.6, 0.8, 0.0]], rtol=1e-5
+    )

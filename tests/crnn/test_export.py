@@ -23,7 +23,7 @@ def test_exported_signature_round_trip(tmp_path):
     assert in_specs["images"].dtype == tf.uint8 and in_specs["images"].shape.as_list() == [None, 32, None, 1]
     assert in_specs["widths"].dtype == tf.int32 and in_specs["widths"].shape.as_list() == [None]
     outs = fn.structured_outputs
-    assert sorted(outs) == ["confidence", "labels", "text"]
+    assert sorted(outs) == ["char_columns", "char_confidence", "confidence", "labels", "text"]
     assert all(isinstance(v, tf.TensorSpec) for v in outs.values())  # dense only, no SparseTensor
 
     images, widths = batch_crops([np.full((32, 40), 255, np.uint8), np.zeros((32, 90), np.uint8)])
@@ -55,3 +55,21 @@ def test_a_crop_reads_the_same_alone_and_beside_a_wider_crop():
     alone = model(list(batch_crops([short])), training=False).numpy()[0][:steps]
     batched = model(list(batch_crops([short, wide])), training=False).numpy()[0][:steps]
     assert np.abs(batched - alone).max() < 0.1 * np.abs(alone).max()
+
+
+def test_character_columns_are_crop_pixels_whatever_the_stride(tmp_path):
+    """`char_columns` is where each character sits in the crop: the export applies the stride."""
+    cs = load()
+    images, widths = batch_crops([np.zeros((32, 120), np.uint8)])
+    for stride in (4, 2):
+        tf.keras.utils.set_random_seed(5)
+        model = build_crnn(cs.num_classes, channels=(8, 8, 16, 16), lstm_units=8, width_stride=stride)
+        fn = tf.saved_model.load(str(export_model(model, cs.chars, tmp_path / str(stride)))).signatures[
+            "serving_default"
+        ]
+        res = fn(images=tf.constant(images), widths=tf.constant(widths))
+        columns = res["char_columns"].numpy()[0]
+        kept = columns[columns >= 0]
+        assert len(kept) == len(res["text"].numpy()[0].decode())
+        assert np.all((kept - stride / 2) % stride == 0)  # centres of this stride's steps
+        assert kept.max(initial=0) < 120

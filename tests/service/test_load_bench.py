@@ -112,3 +112,17 @@ def test_refuses_a_remote_url_without_allow_remote():
     run = _run("--url", "http://example.com/v1/ocr", "--requests", "1")
     assert run.returncode == 2
     assert "not a loopback host" in run.stderr
+
+
+def test_batch_body_carries_n_image_fields_and_counts_n_images_per_request(load):
+    import io
+
+    from werkzeug.wrappers import Request
+
+    body, content_type = load.multipart(b"\x89PNG fake", "image/png", 3)
+    request = Request.from_values(
+        input_stream=io.BytesIO(body), content_type=content_type, content_length=len(body), method="POST"
+    )
+    assert [f.read() for f in request.files.getlist("image")] == [b"\x89PNG fake"] * 3
+    result = load.summarize("single x3", 1, [0.5, 0.5], errors=0, seconds=1.0, images_per_request=3)
+    assert result.images_per_s == 6.0

@@ -1,4 +1,6 @@
 // The upload page: send the chosen image to /v1/ocr, draw the line boxes over it, list the lines.
+// A PDF or multi-page TIFF answers `pages`: a page picker chooses the page whose boxes and lines
+// are shown (drawn on a blank sheet of the page's size: browsers do not draw PDF pages in a canvas).
 // No framework and no external assets: the page must work on an offline host.
 "use strict";
 
@@ -12,6 +14,8 @@
   const list = document.getElementById("lines");
   const lineCount = document.getElementById("line-count");
   const timings = document.getElementById("timings");
+  const pagePicker = document.getElementById("page-picker");
+  const pageSelect = document.getElementById("page-select");
   const COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#008080", "#9a6324", "#800000"];
 
   function showError(message) {
@@ -26,6 +30,9 @@
     lineCount.textContent = "";
     timings.textContent = "";
     canvas.dataset.boxes = "0";
+    pagePicker.hidden = true;
+    pageSelect.replaceChildren();
+    pageSelect.onchange = null;
   }
 
   // The API always answers errors as {"error": {"code", "message"}}; anything else (a proxy's HTML
@@ -106,6 +113,25 @@
     timings.textContent = `${data.width}×${data.height} px · ${Math.round(t.total || 0)} ms · request ${data.request_id}`;
   }
 
+  function showPages(data) {
+    data.pages.forEach((page) => {
+      const option = document.createElement("option");
+      option.value = String(page.page);
+      option.textContent = `Page ${page.page} (${page.lines.length} line(s)${page.text_layer ? ", text layer" : ""})`;
+      pageSelect.append(option);
+    });
+    const showPage = () => {
+      const page = data.pages.find((p) => String(p.page) === pageSelect.value) || data.pages[0];
+      list.replaceChildren();
+      draw(null, page);
+      listLines({ ...page, timings_ms: data.timings_ms, request_id: data.request_id });
+      canvas.dataset.page = String(page.page);
+    };
+    pageSelect.onchange = showPage;
+    pagePicker.hidden = false;
+    showPage();
+  }
+
   async function send(file) {
     clearOutput();
     statusBox.textContent = `Reading ${file.name}…`;
@@ -121,6 +147,12 @@
         return;
       }
       const data = await response.json();
+      if (data.pages) {
+        result.hidden = false;
+        showPages(data);
+        statusBox.textContent = `${file.name}: ${data.pages.length} page(s).`;
+        return;
+      }
       let img = null;
       try { img = await loadImage(file); } catch (_) { img = null; }  // e.g. TIFF: boxes only
       result.hidden = false;

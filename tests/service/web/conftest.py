@@ -12,7 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ocrstack_testing.web import BUNDLED_MODELS, USE_BUNDLED, Gunicorn, bar_sample, text_sample
+import requests
+from ocrstack_testing.web import (
+    BUNDLED_MODELS,
+    USE_BUNDLED,
+    Gunicorn,
+    bar_sample,
+    encode,
+    read_text,
+    text_sample,
+)
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +68,18 @@ def make_sample():
     if USE_BUNDLED:
         return text_sample
     return lambda variant=0: bar_sample(bars=3 + variant)
+
+
+@pytest.fixture
+def service_survives(server, make_sample):
+    """After a hostile request: the same workers are alive and the next image reads right."""
+    before = server.workers()
+    assert len(before) == 2
+    yield
+    sample = make_sample(4)
+    response = requests.post(
+        server.url + "/v1/ocr", files={"image": ("next.png", encode(sample.image))}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    assert sample.matches(read_text(response.json()))
+    assert server.workers() == before, "a worker died or was replaced"

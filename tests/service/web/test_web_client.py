@@ -61,3 +61,16 @@ def test_unreachable_service_exits_2_with_a_message(make_sample, tmp_path):
     done = run_client("--url", f"http://127.0.0.1:{free_port()}", "--timeout", "5", str(tmp_path / "one.png"))
     assert done.returncode == 2
     assert "cannot reach the service" in done.stderr
+
+
+def test_pdf_prints_page_by_page(server, make_sample, tmp_path):
+    from ocrstack_testing.pdf import image_pdf
+
+    samples = [make_sample(3), make_sample(4)]
+    (tmp_path / "two.pdf").write_bytes(image_pdf([s.image for s in samples]))
+    done = run_client("--url", server.url, str(tmp_path / "two.pdf"))
+    assert (done.returncode, done.stderr) == (0, "")
+    first, second = done.stdout.split("--- page 2 ---\n")
+    assert first.startswith("--- page 1 ---\n")
+    assert samples[0].matches(first.removeprefix("--- page 1 ---\n").rstrip("\n"))
+    assert samples[1].matches(second.rstrip("\n"))

@@ -1,7 +1,7 @@
 """Hostile and unusual uploads against a real gunicorn: the right 4xx or the right text, every time.
 
 After each test the same workers are still alive (none crashed) and the next request reads its
-image correctly (the autouse `service_survives` fixture).
+image correctly (the `service_survives` fixture of conftest.py).
 """
 
 from __future__ import annotations
@@ -18,17 +18,8 @@ import requests
 from ocrstack_testing.web import encode, read_text
 from PIL import Image
 
-
-@pytest.fixture(autouse=True)
-def service_survives(server, make_sample):
-    before = server.workers()
-    assert len(before) == 2
-    yield
-    sample = make_sample(4)
-    response = post_file(server, encode(sample.image), name="next.png")
-    assert response.status_code == 200, response.text
-    assert sample.matches(read_text(response.json()))
-    assert server.workers() == before, "a worker died or was replaced"
+# conftest.py: after each test no worker died and the next image reads right
+pytestmark = pytest.mark.usefixtures("service_survives")
 
 
 def post_file(server, data: bytes, field: str = "image", name: str = "upload.bin") -> requests.Response:
@@ -82,7 +73,9 @@ def test_wrong_json_field_name_is_400(server):
 
 
 def test_json_that_is_not_an_object_is_400(server):
-    assert_error(post_json(server, ["a", "b"]), 400, "bad_request")
+    # (a JSON list is a batch: tests/service/web/test_web_hostile_paths.py)
+    assert_error(post_json(server, "a"), 400, "bad_request")
+    assert_error(post_json(server, 42), 400, "bad_request")
 
 
 def test_invalid_json_is_400(server):
@@ -105,9 +98,10 @@ def test_text_file_is_415(server):
     assert_error(response, 415, "unsupported_media_type")
 
 
-def test_pdf_is_415(server):
+def test_pdf_without_pages_is_400(server):
+    # PDFs are read (tests/service/web/test_web_hostile_paths.py has the rest); this one has no page.
     pdf = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-    assert_error(post_file(server, pdf, name="scan.pdf"), 415, "unsupported_media_type")
+    assert_error(post_file(server, pdf, name="scan.pdf"), 400, "invalid_image")
 
 
 def test_text_body_with_text_content_type_is_415(server):

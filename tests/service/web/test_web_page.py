@@ -100,3 +100,31 @@ def test_api_error_is_shown_as_a_readable_message(server, browser, tmp_path):
     assert "not an image format we read" in error.text
     assert "HTTP 415" in error.text and "unsupported_media_type" in error.text
     assert browser.find_element(By.ID, "result").is_displayed() is False
+
+
+def test_pdf_upload_shows_a_page_picker_and_the_chosen_page(server, browser, make_sample, tmp_path):
+    from ocrstack_testing.pdf import image_pdf
+    from selenium.webdriver.support.ui import Select
+
+    samples = [make_sample(1), make_sample(2)]
+    path = tmp_path / "two-pages.pdf"
+    path.write_bytes(image_pdf([s.image for s in samples]))
+    api = requests.post(server.url + "/v1/ocr", files={"image": path.read_bytes()}, timeout=120).json()
+
+    browser.get(server.url + "/")
+    browser.find_element(By.ID, "file-input").send_keys(str(path))
+    picker = WebDriverWait(browser, 120).until(ec.visibility_of_element_located((By.ID, "page-select")))
+    choose = Select(picker)
+    assert [o.get_attribute("value") for o in choose.options] == ["1", "2"]
+    for page, sample in zip(api["pages"], samples, strict=True):
+        choose.select_by_value(str(page["page"]))
+        WebDriverWait(browser, 10).until(
+            lambda b, n=page["page"]: b.find_element(By.ID, "canvas").get_attribute("data-page") == str(n)
+        )
+        texts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#lines .line-text")]
+        assert texts == [line["text"] for line in page["lines"]]
+        assert sample.matches("\n".join(texts))
+        canvas = browser.find_element(By.ID, "canvas")
+        assert canvas.get_attribute("data-boxes") == str(len(page["lines"]))
+        size = (int(canvas.get_attribute("width")), int(canvas.get_attribute("height")))
+        assert size == (page["width"], page["height"])  # the page as rendered at OCR_PDF_DPI

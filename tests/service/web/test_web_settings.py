@@ -84,6 +84,23 @@ def test_every_variable_is_read():
         ("OCR_MAX_PIXELS", "lots", "OCR_MAX_PIXELS='lots' is not valid: allowed values are integers"),
         ("OCR_MODEL_VERSION_CRNN", "latest", "OCR_MODEL_VERSION_CRNN='latest' is not valid"),
         ("OCR_LOG_FORMAT", "xml", "OCR_LOG_FORMAT='xml' is not valid: allowed values are 'json' or 'text'."),
+        (
+            "OCR_MIN_CONFIDENCE",
+            "1.5",
+            "allowed values are numbers from 0 to 1.",
+        ),
+        ("OCR_MIN_CONFIDENCE", "nan", "OCR_MIN_CONFIDENCE='nan' is not valid"),
+        ("OCR_MAX_BATCH", "0", "OCR_MAX_BATCH='0' is not valid: allowed values are integers from 1 to 256."),
+        (
+            "OCR_PDF_DPI",
+            "2400",
+            "OCR_PDF_DPI='2400' is not valid: allowed values are integers from 36",
+        ),
+        (
+            "OCR_MAX_PAGES",
+            "-1",
+            "OCR_MAX_PAGES='-1' is not valid: allowed values are integers from 1 to",
+        ),
     ],
 )
 def test_bad_value_names_the_variable_and_the_allowed_values(name, value, message):
