@@ -12,6 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import gunicorn.http.wsgi
+
 from ocr_service import state
 from ocr_service.logs import ACCESS_LOG_FORMAT, logging_config
 from ocr_service.settings import settings_or_exit
@@ -38,6 +40,11 @@ if os.path.isdir("/dev/shm"):
 # gunicorn's runtime control socket defaults to one fixed path per user (~/.gunicorn/gunicorn.ctl):
 # two instances on a host would fight over it, and a read-only container home cannot hold it.
 control_socket_disable = True
+
+# No software banner: gunicorn answers `Server: gunicorn` on every response (gunicorn/http/wsgi.py,
+# Response.default_headers, from the module's SERVER), which tells a scanner what to try. The
+# response keeps a neutral name instead (the load balancer removes the header as well).
+gunicorn.http.wsgi.SERVER = "ocr-service"
 
 accesslog = "-"
 access_log_format = ACCESS_LOG_FORMAT

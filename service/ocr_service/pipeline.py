@@ -11,12 +11,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 from crnn.preprocess import batch_crops, crop_line
-from ctpn.postprocess import detect_lines, page_outputs, reading_order
+from ctpn.postprocess import TooManyLines, detect_lines, page_outputs, reading_order
 from ctpn.preprocess import prepare
 
+from . import deadline
 from .imageio import array_to_rgb, decode_image
+from .limits import check_lines, check_shape
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -35,6 +38,21 @@ class PipelineConfig:
     # Largest decoded image accepted (a decompression bomb is refused before it is decoded); the
     # service passes its OCR_MAX_PIXELS, whose default is stated once, in Settings.
     max_pixels: int = Settings.max_pixels
+    # Issue 13's bounds on one request's work; the service passes its OCR_* values (Settings owns
+    # the defaults): aspect ratio and lines per page, and the deadline of a read that is not
+    # inside a request (a request opens its own when its headers arrive).
+    max_aspect_ratio: float = Settings.max_aspect_ratio
+    max_lines: int = Settings.max_lines
+    deadline_s: float = Settings.timeout_s
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PipelineConfig:
+        return cls(
+            max_pixels=settings.max_pixels,
+            max_aspect_ratio=settings.max_aspect_ratio,
+            max_lines=settings.max_lines,
+            deadline_s=settings.timeout_s,
+        )
 
 
 @dataclass
@@ -77,23 +95,35 @@ class Pipeline:
         self.config = config or PipelineConfig()
 
     def read(self, image: bytes | np.ndarray) -> OcrResult:
-        """Detect and read every text line of `image` (encoded bytes or an array)."""
+        """Detect and read every text line of `image` (encoded bytes or an array).
+
+        Within the request's deadline (or one of `deadline_s` outside a request): checked between
+        stages and line batches, and handed to every model call (ocr_service.deadline).
+        """
+        with deadline.scope(self.config.deadline_s) as due:
+            return self._read(image, due)
+
+    def _read(self, image: bytes | np.ndarray, due: deadline.Deadline) -> OcrResult:
         clock = _Stopwatch()
-        rgb = (
-            decode_image(image, self.config.max_pixels)
-            if isinstance(image, bytes | bytearray)
-            else array_to_rgb(image)
-        )
+        config = self.config
+        if isinstance(image, bytes | bytearray):
+            rgb = decode_image(image, config.max_pixels, config.max_aspect_ratio)
+        else:
+            rgb = array_to_rgb(image)
+            check_shape(rgb.shape[1], rgb.shape[0], config.max_pixels, config.max_aspect_ratio)
         height, width = rgb.shape[:2]
         clock.lap("decode")
-        if min(height, width) < self.config.min_side:
+        if min(height, width) < config.min_side:
             return OcrResult(width, height, [], clock.finish())
 
+        due.check("detection")
         quads = self._detect(rgb, clock)
         if not quads:
             return OcrResult(width, height, [], clock.finish())
+        check_lines(len(quads), config.max_lines)
         quads = [quads[i] for i in reading_order(quads)]
-        lines = self._recognize(rgb, quads, clock)
+        due.check("recognition")
+        lines = self._recognize(rgb, quads, clock, due)
         return OcrResult(width, height, lines, clock.finish())
 
     def _detect(self, rgb: np.ndarray, clock: _Stopwatch) -> list[np.ndarray]:
@@ -101,17 +131,27 @@ class Pipeline:
         clock.lap("detect_preprocess")
         outputs = self.runner.predict("ctpn", {"image": prepared[None]})
         clock.lap("detect_model")
-        quads = detect_lines(page_outputs(outputs, prepared.shape), rgb, scale)
+        try:
+            quads = detect_lines(
+                page_outputs(outputs, prepared.shape), rgb, scale, max_lines=self.config.max_lines
+            )
+        except TooManyLines as exc:
+            check_lines(exc.count, self.config.max_lines)
+            raise
         clock.lap("detect_postprocess")
         return quads
 
-    def _recognize(self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch) -> list[Line]:
-        crops = [crop_line(rgb, quad) for quad in quads]
+    def _recognize(
+        self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch, due: deadline.Deadline
+    ) -> list[Line]:
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # once per page, not once per line
+        crops = [crop_line(gray, quad) for quad in quads]
         clock.lap("recognize_preprocess")
         texts: list[str] = []
         confidences: list[float] = []
         step = self.config.max_lines_per_call
         for start in range(0, len(crops), step):
+            due.check(f"line batch {start // step + 1} of {-(-len(crops) // step)}")
             images, widths = batch_crops(crops[start : start + step])
             outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
             texts.extend(outputs["text"])
