@@ -48,7 +48,7 @@ gunicorn.http.wsgi.SERVER = "ocr-service"
 
 accesslog = "-"
 access_log_format = ACCESS_LOG_FORMAT
-logconfig_dict = logging_config(_settings.log_format, _settings.log_dir)
+logconfig_dict = logging_config(_settings.log_format, _settings.log_dir, _settings.log_file_max_bytes)
 
 
 # Prometheus multiprocess mode: every worker writes its samples under one directory, which must

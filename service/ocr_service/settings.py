@@ -64,6 +64,9 @@ class Settings:
     security_headers: bool = True
     log_format: Literal["json", "text"] = "json"
     log_dir: Path | None = None
+    # The log file under log_dir is moved to ocr-service.log.1 at this size (0: never, for hosts
+    # whose logrotate does it), so a file in a volume cannot fill the disk.
+    log_file_max_bytes: int = 50 * MiB
     # Mode single on a GPU: each gunicorn worker's share of GPU memory in MiB (None: TensorFlow's
     # memory growth). The deployment sizes it from the GPU's memory and OCR_WORKERS
     # (ocr_service.device.memory_per_worker_mib), so that the second worker is not left without.
@@ -210,6 +213,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "security_headers": ("OCR_SECURITY_HEADERS", _bool),
     "log_format": ("OCR_LOG_FORMAT", _choices("json", "text")),
     "log_dir": ("OCR_LOG_DIR", _optional_dir),
+    "log_file_max_bytes": ("OCR_LOG_FILE_MAX_BYTES", _ints(0, 2**40)),
     "gpu_memory_mib": ("OCR_GPU_MEMORY_MIB", _optional_int(64, 2**30)),
 }
 
