@@ -30,7 +30,8 @@ worker_class = "gthread"
 preload_app = False
 # Loading TensorFlow and both models plus the warm-up happens before a worker's first heartbeat;
 # on a busy 2-core host that can take tens of seconds. Requests themselves run in threads and do
-# not block the heartbeat, so this does not bound request time (OCR_TIMEOUT_S bounds backend calls).
+# not block the heartbeat, so this does not bound request time: OCR_TIMEOUT_S is every request's
+# deadline (ocr_service.deadline), below graceful_timeout and the load balancer's timeout server.
 timeout = 120
 graceful_timeout = 30
 keepalive = 5

@@ -15,6 +15,7 @@ import socket
 import struct
 import time
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,11 +23,24 @@ import requests
 from ocrstack_testing.web import encode, read_text
 from PIL import Image, ImageDraw
 
+# Peak RSS a worker may reach over the whole battery: ~0.65 GiB with the bundled models loaded,
+# plus the largest page the limits admit (bench/hostile_inputs.py).
+MAX_WORKER_PEAK_RSS = 2 * 1024**3
+
+
+def peak_rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
 
 @pytest.fixture(autouse=True)
 def service_survives(server, make_sample):
     before = server.workers()
     yield
+    peaks = {pid: peak_rss(pid) for pid in before}
+    assert max(peaks.values()) < MAX_WORKER_PEAK_RSS, f"worker peak RSS {peaks}"
     sample = make_sample(4)
     response = requests.post(
         server.url + "/v1/ocr", files={"image": ("n.png", encode(sample.image))}, timeout=60
