@@ -36,7 +36,7 @@ def assert_least_privilege(container: str) -> None:
     assert "no-new-privileges:true" in host["SecurityOpt"]
     assert host["ReadonlyRootfs"] is True
     assert host["Memory"] > 0 and host["PidsLimit"] > 0
-    probe = docker("exec", container, "sh", "-c", "touch /probe 2>&1; echo $?").stdout
+    probe = docker("exec", container, "sh", "-c", "LC_ALL=C touch /probe 2>&1; echo $?").stdout
     assert "Read-only file system" in probe, probe
 
 
