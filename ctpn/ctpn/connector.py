@@ -17,49 +17,76 @@ MIN_SINGLE_SCORE = 0.9  # a one-proposal line (a single narrow character) needs 
 MAX_SIDE_SHIFT = 24.0  # px a side prediction may move a line end from the proposal boundary
 
 
-def _meets(boxes: np.ndarray, i: int, j: int) -> bool:
+def _meets(boxes: np.ndarray, i: int, js: np.ndarray) -> np.ndarray:
+    """For each j of `js`: does proposal j overlap proposal i vertically, with a similar height?"""
     h_i = boxes[i, 3] - boxes[i, 1] + 1
-    h_j = boxes[j, 3] - boxes[j, 1] + 1
-    overlap = max(0.0, min(boxes[i, 3], boxes[j, 3]) - max(boxes[i, 1], boxes[j, 1]) + 1)
-    return overlap / min(h_i, h_j) >= MIN_V_OVERLAP and min(h_i, h_j) / max(h_i, h_j) >= MIN_SIZE_SIM
+    h_j = boxes[js, 3] - boxes[js, 1] + 1
+    top, bottom = np.maximum(boxes[i, 1], boxes[js, 1]), np.minimum(boxes[i, 3], boxes[js, 3])
+    overlap = np.maximum(0.0, bottom - top + 1)
+    low, high = np.minimum(h_i, h_j), np.maximum(h_i, h_j)
+    return (overlap / low >= MIN_V_OVERLAP) & (low / high >= MIN_SIZE_SIM)
 
 
-def _neighbours(boxes: np.ndarray, by_x: dict[int, list[int]], i: int, direction: int) -> list[int]:
+def _neighbours(boxes: np.ndarray, by_x: dict[int, np.ndarray], i: int, direction: int) -> np.ndarray:
     x = int(round(boxes[i, 0]))
     for step in range(1, MAX_GAP + 1):
-        found = [j for j in by_x.get(x + direction * step, []) if _meets(boxes, i, j)]
-        if found:
+        column = by_x.get(x + direction * step)
+        if column is None:
+            continue
+        found = column[_meets(boxes, i, column)]
+        if len(found):
             return found
-    return []
+    return np.zeros(0, dtype=np.intp)
+
+
+def successors(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """(M,) index of each proposal's mutual best successor, -1 for none.
+
+    One entry per proposal instead of an M x M matrix: a page of small text gives tens of thousands
+    of proposals, whose dense graph alone would take gigabytes (issue 13). The candidates of each
+    column are compared in one numpy expression.
+    """
+    n = len(boxes)
+    xs = np.round(boxes[:, 0]).astype(np.int64) if n else np.zeros(0, dtype=np.int64)
+    by_x = {int(x): np.flatnonzero(xs == x) for x in np.unique(xs)}
+    succ = np.full(n, -1, dtype=np.intp)
+    for i in range(n):
+        found = _neighbours(boxes, by_x, i, +1)
+        if not len(found):
+            continue
+        j = int(found[int(np.argmax(scores[found]))])
+        prec = _neighbours(boxes, by_x, j, -1)
+        if scores[i] >= scores[prec].max():
+            succ[i] = j
+    return succ
 
 
 def build_graph(boxes: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Adjacency (M,M) bool: graph[i, j] when j is the mutual best successor of i."""
-    n = len(boxes)
-    by_x: dict[int, list[int]] = {}
-    for i in range(n):
-        by_x.setdefault(int(round(boxes[i, 0])), []).append(i)
-    graph = np.zeros((n, n), dtype=bool)
-    for i in range(n):
-        succ = _neighbours(boxes, by_x, i, +1)
-        if not succ:
-            continue
-        j = succ[int(np.argmax(scores[succ]))]
-        prec = _neighbours(boxes, by_x, j, -1)
-        if scores[i] >= scores[prec].max():
-            graph[i, j] = True
+    """Adjacency (M,M) bool: graph[i, j] when j is the mutual best successor of i (for inspection;
+    `connect` works on `successors`, which holds the same links without the M x M matrix)."""
+    succ = successors(boxes, scores)
+    graph = np.zeros((len(boxes), len(boxes)), dtype=bool)
+    linked = np.flatnonzero(succ >= 0)
+    graph[linked, succ[linked]] = True
     return graph
 
 
 def group_proposals(graph: np.ndarray) -> list[list[int]]:
     """Chains of the graph, each from a proposal without precursor, left to right."""
+    succ = np.full(len(graph), -1, dtype=np.intp)
+    rows, cols = np.nonzero(graph)
+    succ[rows[::-1]] = cols[::-1]  # the first successor of each row, as before
+    return _chains(succ)
+
+
+def _chains(succ: np.ndarray) -> list[list[int]]:
+    has_prec = np.zeros(len(succ), dtype=bool)
+    has_prec[succ[succ >= 0]] = True
     groups = []
-    for i in range(len(graph)):
-        if graph[:, i].any():
-            continue
+    for i in np.flatnonzero(~has_prec).tolist():
         chain = [i]
-        while graph[chain[-1]].any():
-            chain.append(int(np.flatnonzero(graph[chain[-1]])[0]))
+        while succ[chain[-1]] >= 0:
+            chain.append(int(succ[chain[-1]]))
         groups.append(chain)
     return groups
 
@@ -90,7 +117,7 @@ def connect(
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     quads, line_scores = [], []
-    for group in group_proposals(build_graph(boxes, scores)):
+    for group in _chains(successors(boxes, scores)):
         b = boxes[group]
         s = float(scores[group].mean())
         if len(group) == 1 and s < MIN_SINGLE_SCORE:

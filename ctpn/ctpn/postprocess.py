@@ -23,14 +23,30 @@ def page_outputs(outputs: dict[str, np.ndarray], prepared_shape: tuple[int, ...]
     return {name: np.asarray(value)[0, :rows, :cols] for name, value in outputs.items()}
 
 
-def detect_lines(outputs: dict[str, np.ndarray], image_rgb: np.ndarray, scale: float) -> list[np.ndarray]:
-    """One image's outputs (batch dim removed or index 0) -> quads (4,2) float32 clockwise from TL."""
+class TooManyLines(ValueError):
+    """More lines than the caller's `max_lines`: raised before they are fitted to the ink."""
+
+    def __init__(self, count: int, max_lines: int) -> None:
+        super().__init__(f"{count} text lines detected; the limit is {max_lines}")
+        self.count, self.max_lines = count, max_lines
+
+
+def detect_lines(
+    outputs: dict[str, np.ndarray], image_rgb: np.ndarray, scale: float, max_lines: int | None = None
+) -> list[np.ndarray]:
+    """One image's outputs (batch dim removed or index 0) -> quads (4,2) float32 clockwise from TL.
+
+    `max_lines`: raise TooManyLines as soon as the connected lines are more than that, before the
+    per-line work (ink fitting, and the caller's crops and recognition) is spent on them.
+    """
     cls_prob = _one(outputs["cls_prob"], 3)
     v_deltas = _one(outputs["v_deltas"], 4)
     side = _one(outputs["side_offsets"], 3)
     fh, fw = cls_prob.shape[:2]
     props = text_proposals(cls_prob, v_deltas, side, fh * STRIDE, fw * STRIDE)
     quads, _ = connect(props.boxes, props.scores, props.sides)
+    if max_lines is not None and len(quads) > max_lines:
+        raise TooManyLines(len(quads), max_lines)
     h, w = image_rgb.shape[:2]
     quads = [q / np.float32(scale) for q in quads]
     quads = refine_quads(image_rgb, quads)

@@ -172,14 +172,38 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
 
 
 def refine_quads(image: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]:
-    """All detected quads of a page fitted to its ink (a quad may split in two)."""
+    """All detected quads of a page fitted to its ink (a quad may split in two).
+
+    Linear in the number of quads apart from one vectorised IoU row per quad: a page of a thousand
+    detections used to spend 24 s in pairwise Python IoU calls (issue 13).
+    """
+    if not quads:
+        return []  # a blank page: no greyscale copy of it either
     gray = to_gray(image)
     out: list[np.ndarray] = []
+    bounds = np.empty((2 * len(quads), 4), dtype=np.float64)  # a quad splits into at most two
     for q in quads:
         for r in refine_quad(gray, q):
-            if not any(_box_iou(r, kept) > DUPLICATE_IOU for kept in out):
+            box = (r[:, 0].min(), r[:, 1].min(), r[:, 0].max(), r[:, 1].max())
+            if len(out) >= len(bounds):
+                bounds = np.concatenate([bounds, np.empty_like(bounds)])
+            if not (_iou_row(box, bounds[: len(out)]) > DUPLICATE_IOU).any():
+                bounds[len(out)] = box
                 out.append(r)
     return out
+
+
+def _iou_row(box: tuple[float, float, float, float], kept: np.ndarray) -> np.ndarray:
+    """`_box_iou` of one box against many (rows of x0, y0, x1, y1), in one numpy expression."""
+    if len(kept) == 0:
+        return np.zeros(0)
+    ax0, ay0, ax1, ay1 = box
+    iw = np.minimum(ax1, kept[:, 2]) - np.maximum(ax0, kept[:, 0])
+    ih = np.minimum(ay1, kept[:, 3]) - np.maximum(ay0, kept[:, 1])
+    inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
+    union = (ax1 - ax0) * (ay1 - ay0) + (kept[:, 2] - kept[:, 0]) * (kept[:, 3] - kept[:, 1]) - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(inter > 0, inter / union, 0.0)
 
 
 def _box_iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -16,6 +16,7 @@ from werkzeug.exceptions import BadRequest
 
 from . import metrics
 from .errors import ImageTooLarge, InvalidImage, UnsupportedImageType
+from .hardening import json_object
 from .pipeline import OcrResult
 from .state import state
 
@@ -63,7 +64,7 @@ def image_from_request(json_field: str, form_field: str = "image") -> bytes:
             sent = _names(set(request.files) | set(request.form))
             raise BadRequest(f"missing file field '{form_field}' (fields sent: {sent}); {HOW_TO_SEND}")
     elif request.is_json:
-        body = request.get_json(silent=True)
+        body = json_object()
         if body is None:
             raise BadRequest(f"the body is not valid JSON; {HOW_TO_SEND}")
         if not isinstance(body, dict):

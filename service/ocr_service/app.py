@@ -7,6 +7,7 @@ in the same shape, anything else as a 500 whose traceback goes to the log, never
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -16,13 +17,13 @@ from collections.abc import Callable
 from flask import Flask, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import metrics
+from . import deadline, hardening, metrics
 from .errors import OcrError
 from .holder import PipelineHolder
 from .pipeline import PipelineConfig
 from .runners import ModelRunner
 from .settings import Settings
-from .state import ServiceState, attach
+from .state import ServiceState, attach, state
 from .state import of as state_of
 
 log = logging.getLogger("ocr_service.app")
@@ -60,11 +61,11 @@ def default_runner_factory(settings: Settings) -> ModelRunner:
 def create_app(settings: Settings, runner_factory: RunnerFactory | None = None) -> Flask:
     """Build the app. Models are not loaded here: the holder loads them in the worker, after the fork."""
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    hardening.configure(app, settings)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     factory = runner_factory or default_runner_factory
-    config = PipelineConfig(max_pixels=settings.max_pixels)
+    config = PipelineConfig.from_settings(settings)
     attach(app, ServiceState(settings, PipelineHolder(lambda: factory(settings), config=config)))
 
     from .api import api
@@ -80,6 +81,8 @@ def create_app(settings: Settings, runner_factory: RunnerFactory | None = None) 
     app.register_blueprint(page)
     app.before_request(_start_request)
     app.after_request(_finish_request)
+    if settings.security_headers:
+        app.after_request(hardening.add_security_headers)
     app.teardown_request(_leave_request)
     app.register_error_handler(Exception, handle_error)
     if settings.jobs_dir is not None:
@@ -97,6 +100,10 @@ def _start_request() -> None:
     g.started = time.perf_counter()
     g.in_flight = True
     metrics.IN_FLIGHT.inc()
+    # The request's one deadline (OCR_TIMEOUT_S from its arrival), seen by every model call it makes.
+    timeout_s = state().settings.timeout_s
+    g.deadline_token = deadline.start(timeout_s)
+    hardening.bound_body_reads(request.environ, timeout_s)
 
 
 def _finish_request(response: Response) -> Response:
@@ -116,6 +123,10 @@ def _finish_request(response: Response) -> Response:
 def _leave_request(_exc: BaseException | None) -> None:
     if g.pop("in_flight", False):
         metrics.IN_FLIGHT.dec()
+    token = g.pop("deadline_token", None)
+    if token is not None:
+        with contextlib.suppress(ValueError):  # set in another context: nothing to reset here
+            deadline.end(token)
 
 
 def error_response(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -138,13 +149,18 @@ def handle_error(exc: Exception) -> tuple[Response, int] | Response:
             extra=_log_extra(),
         )
         return error_response(exc.http_status, exc.code, exc.message)
+    if hardening.body_timed_out(exc):
+        timeout_s = state().settings.timeout_s
+        log.info("%s %s -> 408: the body stalled", request.method, request.path, extra=_log_extra())
+        return error_response(
+            408, "request_timeout", f"the request body stopped arriving for {timeout_s:g} s (OCR_TIMEOUT_S)"
+        )
     if isinstance(exc, HTTPException):
         status = exc.code or 500
         code = _HTTP_CODES.get(status) or re.sub(r"[^a-z0-9]+", "_", (exc.name or "error").lower()).strip("_")
         message = exc.description or exc.name
         if isinstance(exc, RequestEntityTooLarge):
-            limit = current_app.config.get("MAX_CONTENT_LENGTH")
-            message = f"the request body is larger than the {limit} bytes this service accepts"
+            message = hardening.too_large_message(current_app, exc)
         response, status = error_response(status, code, message)
         allow = exc.get_response().headers.get("Allow")
         if allow:

@@ -63,3 +63,20 @@ class BackendTimeout(OcrError):
 
     code = "backend_timeout"
     http_status = 504
+
+
+class UnprocessableImage(OcrError):
+    """A well-formed image whose shape or content would cost more than a request may (issue 13):
+    an absurd aspect ratio, more text lines than OCR_MAX_LINES. Sending it again will not help."""
+
+    code = "unprocessable_image"
+    http_status = 422
+
+
+class BackendError(OcrError):
+    """The model backend is up but refused or failed this call: TF Serving INVALID_ARGUMENT (the
+    model and the pipeline disagree on a tensor), RESOURCE_EXHAUSTED or out of memory. Not an
+    outage (that is 503, which tells the load balancer and clients to go elsewhere or wait)."""
+
+    code = "backend_error"
+    http_status = 500

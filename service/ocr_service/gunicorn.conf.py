@@ -12,6 +12,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import gunicorn.http.wsgi
+
 from ocr_service import state
 from ocr_service.logs import ACCESS_LOG_FORMAT, logging_config
 from ocr_service.settings import settings_or_exit
@@ -28,7 +30,8 @@ worker_class = "gthread"
 preload_app = False
 # Loading TensorFlow and both models plus the warm-up happens before a worker's first heartbeat;
 # on a busy 2-core host that can take tens of seconds. Requests themselves run in threads and do
-# not block the heartbeat, so this does not bound request time (OCR_TIMEOUT_S bounds backend calls).
+# not block the heartbeat, so this does not bound request time: OCR_TIMEOUT_S is every request's
+# deadline (ocr_service.deadline), below graceful_timeout and the load balancer's timeout server.
 timeout = 120
 graceful_timeout = 30
 keepalive = 5
@@ -39,9 +42,14 @@ if os.path.isdir("/dev/shm"):
 # two instances on a host would fight over it, and a read-only container home cannot hold it.
 control_socket_disable = True
 
+# No software banner: gunicorn answers `Server: gunicorn` on every response (gunicorn/http/wsgi.py,
+# Response.default_headers, from the module's SERVER), which tells a scanner what to try. The
+# response keeps a neutral name instead (the load balancer removes the header as well).
+gunicorn.http.wsgi.SERVER = "ocr-service"
+
 accesslog = "-"
 access_log_format = ACCESS_LOG_FORMAT
-logconfig_dict = logging_config(_settings.log_format, _settings.log_dir)
+logconfig_dict = logging_config(_settings.log_format, _settings.log_dir, _settings.log_file_max_bytes)
 
 
 # Prometheus multiprocess mode: every worker writes its samples under one directory, which must

@@ -13,7 +13,9 @@ import warnings
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageTooLarge, InvalidImage, UnsupportedImageType
+from .errors import InvalidImage, UnsupportedImageType
+from .limits import check_shape
+from .settings import Settings
 
 # We enforce our own pixel limit before decoding; Pillow's global one would raise its own
 # exception type at twice its default, which we do not want to depend on.
@@ -43,8 +45,13 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
-    """Decode `data` into an RGB uint8 array (HxWx3) with EXIF orientation applied."""
+def decode_image(
+    data: bytes, max_pixels: int, max_aspect_ratio: float = Settings.max_aspect_ratio
+) -> np.ndarray:
+    """Decode `data` into an RGB uint8 array (HxWx3) with EXIF orientation applied.
+
+    Size and shape are checked from the header, before a pixel is decoded (`limits.check_shape`).
+    """
     if not data:
         raise InvalidImage("the image is empty (0 bytes)")
     sniffed = sniff_format(data)
@@ -64,10 +71,7 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     width, height = image.size
     if width <= 0 or height <= 0:
         raise InvalidImage(f"the image has no pixels ({width}x{height})")
-    if width * height > max_pixels:
-        raise ImageTooLarge(
-            f"the image is {width}x{height} = {width * height} pixels; the limit is {max_pixels}"
-        )
+    check_shape(width, height, max_pixels, max_aspect_ratio)
     try:
         image.seek(0)  # first frame of animations
         image.load()
@@ -78,14 +82,18 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
 
 
 def _to_rgb(image: Image.Image) -> np.ndarray:
-    """Normalise any Pillow mode to 8-bit RGB, compositing transparency onto white paper."""
+    """Normalise any Pillow mode to 8-bit RGB, compositing transparency onto white paper.
+
+    No float64 copy of the page: 16-bit and 32-bit pages are shifted or scaled in their own width
+    (a 40 Mpx 16-bit page would otherwise take 320 MB per float64 copy). Transparency of every kind
+    (an alpha channel, a transparent palette entry, a tRNS colour key on L/RGB) is composited onto
+    white, so black text on a transparent background reads as black on white.
+    """
     mode = image.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        array = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if mode.startswith("I;16") or array.max() > 255 else 255.0
-        gray = np.clip(array / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        gray = _high_depth_to_uint8(np.asarray(image), sixteen_bit=mode.startswith("I;16"))
         return np.repeat(gray[:, :, None], 3, axis=2)
-    if mode == "P" and "transparency" in image.info:
+    if "transparency" in image.info and mode in ("P", "L", "RGB", "1"):
         image = image.convert("RGBA")
         mode = "RGBA"
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -94,6 +102,23 @@ def _to_rgb(image: Image.Image) -> np.ndarray:
         image = Image.alpha_composite(paper, image)
     rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
     return np.ascontiguousarray(rgb)
+
+
+def _high_depth_to_uint8(array: np.ndarray, sixteen_bit: bool) -> np.ndarray:
+    """A 16/32-bit integer or float grey page to uint8, without a float64 copy.
+
+    16-bit data (or any with values above 255) maps 0..65535 to 0..255 by its high byte (x >> 8,
+    exact for 8-bit data stored in 16 bits, x * 257); data within 0..255 is kept as it is.
+    """
+    if array.dtype.kind == "f":
+        top = np.float32(65535.0 if float(array.max(initial=0.0)) > 255.0 else 255.0)
+        scaled = array.astype(np.float32, copy=False) * (np.float32(255.0) / top) + np.float32(0.5)
+        return np.clip(scaled, 0, 255).astype(np.uint8)
+    if array.dtype == np.uint16:
+        return (array >> 8).astype(np.uint8)
+    if sixteen_bit or int(array.max(initial=0)) > 255:
+        return (np.clip(array, 0, 65535).astype(np.uint16) >> 8).astype(np.uint8)
+    return np.clip(array, 0, 255).astype(np.uint8)
 
 
 def array_to_rgb(array: np.ndarray) -> np.ndarray:

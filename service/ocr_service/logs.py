@@ -7,8 +7,11 @@ carries that request's id, so one `grep <id>` finds the access line, the error a
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import logging.handlers
+import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -99,11 +102,44 @@ def make_formatter(log_format: str = "json") -> logging.Formatter:
 LOG_FILE_NAME = "ocr-service.log"
 
 
-def logging_config(log_format: str, log_dir: Path | None = None) -> dict[str, Any]:
+class SizeCappedFileHandler(logging.handlers.WatchedFileHandler):
+    """The log file, moved to `<file>.1` when it reaches `max_bytes` (0: never; logrotate's job).
+
+    Every gunicorn process appends to the same file, so the size is read from the path and the move
+    is made under a lock file: one process moves it, the others see a new inode and reopen (as
+    after logrotate). At most 2 x max_bytes on disk: a file in a volume cannot fill it (issue 13).
+    """
+
+    def __init__(self, filename: str, max_bytes: int = 0, encoding: str | None = None) -> None:
+        super().__init__(filename, encoding=encoding)
+        self.max_bytes = max_bytes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.max_bytes > 0:
+            self._move_if_full()
+        super().emit(record)
+
+    def _size(self) -> int:
+        try:
+            return os.stat(self.baseFilename).st_size
+        except FileNotFoundError:
+            return 0
+
+    def _move_if_full(self) -> None:
+        if self._size() < self.max_bytes:
+            return
+        with open(self.baseFilename + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self._size() >= self.max_bytes:  # not already moved by another process
+                os.replace(self.baseFilename, self.baseFilename + ".1")
+
+
+def logging_config(log_format: str, log_dir: Path | None = None, max_bytes: int = 0) -> dict[str, Any]:
     """dictConfig for gunicorn (its `logconfig_dict`): errors to stderr, access lines to stdout.
 
-    With `log_dir` (OCR_LOG_DIR) every line also goes to `<log_dir>/ocr-service.log`, reopened when
-    logrotate moves it (WatchedFileHandler), for hosts that collect files rather than container output.
+    With `log_dir` (OCR_LOG_DIR) every line also goes to `<log_dir>/ocr-service.log`, moved aside at
+    `max_bytes` (OCR_LOG_FILE_MAX_BYTES) and reopened when logrotate moves it, for hosts that
+    collect files rather than container output.
     """
     formatter = {"()": "ocr_service.logs.make_formatter", "log_format": log_format}
     request_id = {"()": "ocr_service.logs.RequestIdFilter"}
@@ -120,10 +156,11 @@ def logging_config(log_format: str, log_dir: Path | None = None) -> dict[str, An
     extra: list[str] = []
     if log_dir is not None:
         handlers["file"] = {
-            "class": "logging.handlers.WatchedFileHandler",
+            "()": "ocr_service.logs.SizeCappedFileHandler",
             "formatter": "ocr",
             "filters": ["request_id"],
             "filename": str(Path(log_dir) / LOG_FILE_NAME),
+            "max_bytes": max_bytes,
             "encoding": "utf-8",
         }
         extra = ["file"]

@@ -12,14 +12,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 from crnn.preprocess import batch_crops, crop_line
-from ctpn.postprocess import detect_lines, page_outputs, reading_order
+from ctpn.postprocess import TooManyLines, detect_lines, page_outputs, reading_order
 from ctpn.preprocess import prepare
 
+from . import deadline
 from .characters import Char, char_boxes
 from .errors import NotSupported
 from .imageio import array_to_rgb, decode_image
+from .limits import check_lines, check_shape
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -38,6 +41,21 @@ class PipelineConfig:
     # Largest decoded image accepted (a decompression bomb is refused before it is decoded); the
     # service passes its OCR_MAX_PIXELS, whose default is stated once, in Settings.
     max_pixels: int = Settings.max_pixels
+    # Issue 13's bounds on one request's work; the service passes its OCR_* values (Settings owns
+    # the defaults): aspect ratio and lines per page, and the deadline of a read that is not
+    # inside a request (a request opens its own when its headers arrive).
+    max_aspect_ratio: float = Settings.max_aspect_ratio
+    max_lines: int = Settings.max_lines
+    deadline_s: float = Settings.timeout_s
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PipelineConfig:
+        return cls(
+            max_pixels=settings.max_pixels,
+            max_aspect_ratio=settings.max_aspect_ratio,
+            max_lines=settings.max_lines,
+            deadline_s=settings.timeout_s,
+        )
 
 
 @dataclass
@@ -84,23 +102,35 @@ class Pipeline:
         self.config = config or PipelineConfig()
 
     def read(self, image: bytes | np.ndarray) -> OcrResult:
-        """Detect and read every text line of `image` (encoded bytes or an array)."""
+        """Detect and read every text line of `image` (encoded bytes or an array).
+
+        Within the request's deadline (or one of `deadline_s` outside a request): checked between
+        stages and line batches, and handed to every model call (ocr_service.deadline).
+        """
+        with deadline.scope(self.config.deadline_s) as due:
+            return self._read(image, due)
+
+    def _read(self, image: bytes | np.ndarray, due: deadline.Deadline) -> OcrResult:
         clock = _Stopwatch()
-        rgb = (
-            decode_image(image, self.config.max_pixels)
-            if isinstance(image, bytes | bytearray)
-            else array_to_rgb(image)
-        )
+        config = self.config
+        if isinstance(image, bytes | bytearray):
+            rgb = decode_image(image, config.max_pixels, config.max_aspect_ratio)
+        else:
+            rgb = array_to_rgb(image)
+            check_shape(rgb.shape[1], rgb.shape[0], config.max_pixels, config.max_aspect_ratio)
         height, width = rgb.shape[:2]
         clock.lap("decode")
-        if min(height, width) < self.config.min_side:
+        if min(height, width) < config.min_side:
             return OcrResult(width, height, [], clock.finish())
 
+        due.check("detection")
         quads = self._detect(rgb, clock)
         if not quads:
             return OcrResult(width, height, [], clock.finish())
+        check_lines(len(quads), config.max_lines)
         quads = [quads[i] for i in reading_order(quads)]
-        lines = self._recognize(rgb, quads, clock)
+        due.check("recognition")
+        lines = self._recognize(rgb, quads, clock, due)
         return OcrResult(width, height, lines, clock.finish())
 
     def _detect(self, rgb: np.ndarray, clock: _Stopwatch) -> list[np.ndarray]:
@@ -108,14 +138,23 @@ class Pipeline:
         clock.lap("detect_preprocess")
         outputs = self.runner.predict("ctpn", {"image": prepared[None]})
         clock.lap("detect_model")
-        quads = detect_lines(page_outputs(outputs, prepared.shape), rgb, scale)
+        try:
+            quads = detect_lines(
+                page_outputs(outputs, prepared.shape), rgb, scale, max_lines=self.config.max_lines
+            )
+        except TooManyLines as exc:
+            check_lines(exc.count, self.config.max_lines)
+            raise
         clock.lap("detect_postprocess")
         return quads
 
-    def _recognize(self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch) -> list[Line]:
-        crops = [crop_line(rgb, quad) for quad in quads]
+    def _recognize(
+        self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch, due: deadline.Deadline
+    ) -> list[Line]:
+        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # once per page, not once per line
+        crops = [crop_line(gray, quad) for quad in quads]
         clock.lap("recognize_preprocess")
-        texts, confidences, _ = self._run_recognizer(crops)
+        texts, confidences, _ = self._run_recognizer(crops, due=due)
         clock.lap("recognize_model")
         lines = []
         # Runners return text outputs as str (ocr_service.runners decodes them, one place for all modes).
@@ -142,21 +181,43 @@ class Pipeline:
         in order, and the timings of the whole batch. `min_confidence` drops lines read with less;
         `characters` adds each line's characters (NotSupported if the crnn model cannot).
         """
+        with deadline.scope(self.config.deadline_s) as due:
+            return self._read_many(images, due, recognize, min_confidence, characters)
+
+    def _read_many(
+        self,
+        images: Sequence[np.ndarray],
+        due: deadline.Deadline,
+        recognize: bool,
+        min_confidence: float,
+        characters: bool,
+    ) -> tuple[list[OcrResult], dict[str, float]]:
         clock = _Stopwatch()
-        pages = [array_to_rgb(image) for image in images]
+        config = self.config
+        pages = []
+        for image in images:
+            rgb = array_to_rgb(image)
+            check_shape(rgb.shape[1], rgb.shape[0], config.max_pixels, config.max_aspect_ratio)
+            pages.append(rgb)
         clock.lap("decode")
         found: list[list[np.ndarray]] = []
-        for rgb in pages:
-            quads = [] if min(rgb.shape[:2]) < self.config.min_side else self._detect(rgb, clock)
+        for number, rgb in enumerate(pages, 1):
+            due.check(f"detection of image {number} of {len(pages)}")
+            quads = [] if min(rgb.shape[:2]) < config.min_side else self._detect(rgb, clock)
+            check_lines(len(quads), config.max_lines)
             found.append([quads[i] for i in reading_order(quads)] if quads else [])
         results = [OcrResult(rgb.shape[1], rgb.shape[0], recognized=recognize) for rgb in pages]
         if not recognize:
             for result, quads in zip(results, found, strict=True):
                 result.lines = [Line("", 0.0, _box(quad)) for quad in quads]
             return results, clock.finish()
-        crops = [crop_line(rgb, quad) for rgb, quads in zip(pages, found, strict=True) for quad in quads]
+        crops = []
+        for rgb, quads in zip(pages, found, strict=True):
+            if quads:
+                gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # once per page, not once per line
+                crops.extend(crop_line(gray, quad) for quad in quads)
         clock.lap("recognize_preprocess")
-        texts, confidences, per_char = self._run_recognizer(crops, characters)
+        texts, confidences, per_char = self._run_recognizer(crops, characters, due)
         clock.lap("recognize_model")
         read = iter(zip(texts, confidences, per_char, crops, strict=True))
         for result, quads in zip(results, found, strict=True):
@@ -165,8 +226,8 @@ class Pipeline:
                 if text.strip() and confidence >= min_confidence:
                     line = Line(text, round(float(confidence), 4), _box(quad))
                     if positions is not None:
-                        steps, probs, model_width = positions
-                        line.chars = char_boxes(quad, text, steps, probs, crop.shape[1], model_width) or []
+                        columns, probs, model_width = positions
+                        line.chars = char_boxes(quad, text, columns, probs, crop.shape[1], model_width) or []
                     result.lines.append(line)
         clock.lap("assemble")
         return results, clock.finish()
@@ -188,22 +249,26 @@ class Pipeline:
             quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
             crops.append(crop_line(rgb, quad, pad_ratio=0.0))
         clock.lap("recognize_preprocess")
-        texts, confidences, _ = self._run_recognizer(crops)
+        with deadline.scope(self.config.deadline_s) as due:
+            texts, confidences, _ = self._run_recognizer(crops, due=due)
         clock.lap("recognize_model")
         return [
             (text, round(float(c), 4)) for text, c in zip(texts, confidences, strict=True)
         ], clock.finish()
 
     def _run_recognizer(
-        self, crops: list[np.ndarray], characters: bool = False
+        self, crops: list[np.ndarray], characters: bool = False, due: deadline.Deadline | None = None
     ) -> tuple[list[str], list[float], list[tuple[np.ndarray, np.ndarray, int] | None]]:
         """Texts and confidences of the crops; with `characters`, each crop's (char_columns,
-        char_confidence, width the model saw) from the crnn outputs of that name."""
+        char_confidence, width the model saw) from the crnn outputs of that name. `due`: checked
+        before each line batch (a page with many lines cannot outlive its request)."""
         texts: list[str] = []
         confidences: list[float] = []
         per_char: list[tuple[np.ndarray, np.ndarray, int] | None] = []
         step = self.config.max_lines_per_call
         for start in range(0, len(crops), step):
+            if due is not None:
+                due.check(f"line batch {start // step + 1} of {-(-len(crops) // step)}")
             images, widths = batch_crops(crops[start : start + step])
             outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
             texts.extend(outputs["text"])

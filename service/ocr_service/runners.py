@@ -3,9 +3,12 @@
 Every runner takes and returns numpy arrays keyed by the signature names of docs/architecture.md.
 String outputs (crnn `text`) come back as object arrays of Python `str`, decoded from UTF-8, from
 every runner alike (`ocr_service.codec` converts every wire format), so the pipeline never sees
-bytes. Each runner's connection (models, gRPC channel, HTTP session) is a `PerProcess` value: built
+bytes. Every model call gets what is left of the request's deadline (`ocr_service.deadline`).
+Each runner's connection (models, gRPC channel, HTTP session) is a `PerProcess` value: built
 on first use in each gunicorn worker, never shared across a fork. Runners raise `BackendUnavailable` or
-`BackendTimeout`, never raw TensorFlow / grpc / requests errors, so the web app can answer 503/504.
+`BackendTimeout` or `BackendError`, never raw TensorFlow / grpc / requests errors, so the web app
+can answer 503 (an outage: go elsewhere, come back), 504 (out of time) or 500 (the backend is up
+but refused this call: INVALID_ARGUMENT, RESOURCE_EXHAUSTED, out of memory; see service/README).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from .errors import BackendTimeout, BackendUnavailable
+from . import deadline
+from .errors import BackendError, BackendTimeout, BackendUnavailable
 from .perprocess import PerProcess
 
 MODEL_NAMES = ("ctpn", "crnn")
@@ -118,11 +122,13 @@ class SavedModelRunner:
         _, fn = self._signature(model)
         expected = set(fn.structured_input_signature[1])
         if set(inputs) != expected:
-            raise BackendUnavailable(
-                f"{model}: inputs {sorted(inputs)} do not match signature {sorted(expected)}"
-            )
+            raise BackendError(f"{model}: inputs {sorted(inputs)} do not match signature {sorted(expected)}")
+        # An in-process call cannot be interrupted: none starts once the request's deadline is spent.
+        deadline.call_timeout(float("inf"), f"the {model} call")
         try:
             outputs = fn(**{name: tf.constant(np.asarray(value)) for name, value in inputs.items()})
+        except (tf.errors.InvalidArgumentError, tf.errors.ResourceExhaustedError) as exc:
+            raise BackendError(f"{model}: {type(exc).__name__}: {exc.message}") from exc
         except (tf.errors.OpError, TypeError, ValueError) as exc:
             raise BackendUnavailable(f"{model}: {exc}") from exc
         return {name: as_text(tensor.numpy()) for name, tensor in outputs.items()}
@@ -183,15 +189,20 @@ class TFServingGrpcRunner:
         if version is not None:
             spec.version.value = version
 
-    def _error(self, exc, model: str) -> Exception:
+    def _error(self, exc, model: str, timeout_s: float) -> Exception:
         import grpc
 
         code = exc.code() if hasattr(exc, "code") else None
         details = exc.details() if hasattr(exc, "details") else str(exc)
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
-            return BackendTimeout(f"TF Serving {self.target}: {model} took longer than {self.timeout_s:g} s")
+            return BackendTimeout(
+                f"TF Serving {self.target}: {model} did not answer within the {timeout_s:.3g} s left "
+                "of the request's deadline (OCR_TIMEOUT_S)"
+            )
         if code == grpc.StatusCode.UNAVAILABLE:
             return BackendUnavailable(f"TF Serving {self.target} unavailable: {details}")
+        if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED):
+            return BackendError(f"TF Serving {self.target} {code.name} for {model}: {details}")
         name = code.name if code is not None else type(exc).__name__
         return BackendUnavailable(f"TF Serving {self.target} {name} for {model}: {details}")
 
@@ -207,10 +218,11 @@ class TFServingGrpcRunner:
         request.model_spec.signature_name = SIGNATURE_NAME
         for name, value in inputs.items():
             request.inputs[name].CopyFrom(ndarray_to_tensor_proto(value))
+        timeout_s = deadline.call_timeout(self.timeout_s, f"the {model} call")
         try:
-            response = predict_stub.Predict(request, timeout=self.timeout_s)
+            response = predict_stub.Predict(request, timeout=timeout_s)
         except grpc.RpcError as exc:
-            raise self._error(exc, model) from None
+            raise self._error(exc, model, timeout_s) from None
         return {name: as_text(tensor_proto_to_ndarray(t)) for name, t in response.outputs.items()}
 
     def ready(self) -> bool:
@@ -269,15 +281,17 @@ class TFServingRestRunner:
     def _request(self, method: str, url: str, model: str, **kwargs) -> Any:
         import requests
 
+        timeout_s = deadline.call_timeout(self.timeout_s, f"the {model} call")
         try:
             response = self._session.get().request(
-                method, url, timeout=(min(self.timeout_s, 2.0), self.timeout_s), **kwargs
+                method, url, timeout=(min(timeout_s, 2.0), timeout_s), **kwargs
             )
         except requests.ConnectTimeout as exc:
             raise BackendUnavailable(f"TF Serving {self.base_url} unreachable: {exc}") from None
         except requests.Timeout:
             raise BackendTimeout(
-                f"TF Serving {self.base_url}: {model} took longer than {self.timeout_s:g} s"
+                f"TF Serving {self.base_url}: {model} did not answer within the {timeout_s:.3g} s left "
+                "of the request's deadline (OCR_TIMEOUT_S)"
             ) from None
         except requests.RequestException as exc:
             raise BackendUnavailable(f"TF Serving {self.base_url} unavailable: {exc}") from None
@@ -292,10 +306,15 @@ class TFServingRestRunner:
         if response.status_code in (408, 504):
             raise BackendTimeout(f"TF Serving {self.base_url}: {model}: {body.get('error', response.reason)}")
         if response.status_code != 200:
-            message = body.get("error", response.reason)
-            raise BackendUnavailable(
-                f"TF Serving {self.base_url} HTTP {response.status_code} for {model}: {message}"
+            message = f"TF Serving {self.base_url} HTTP {response.status_code} for {model}: " + str(
+                body.get("error", response.reason)
             )
+            # Down, restarting, or the model not (yet) loaded: an outage. Anything else (400 for
+            # INVALID_ARGUMENT / FAILED_PRECONDITION, 429 or 500 for RESOURCE_EXHAUSTED and out of
+            # memory): the backend is up and refused this call.
+            if response.status_code in (404, 502, 503):
+                raise BackendUnavailable(message)
+            raise BackendError(message)
         return body
 
     def _dtypes(self, model: str) -> dict[str, np.dtype]:

@@ -46,11 +46,27 @@ class Settings:
     tfserving_protocol: Literal["grpc", "rest"] = "grpc"
     model_version_ctpn: int | None = None
     model_version_crnn: int | None = None
+    # The deadline of a whole request (decode, both models, every line batch), counted from the
+    # moment its headers arrived; each model call (in-process, gRPC, REST) gets what is left of it.
+    # Below the load balancer's `timeout server` (roles/ocr_lb) and gunicorn's graceful_timeout.
     timeout_s: float = 10.0
     max_upload_bytes: int = 10 * MiB
     max_pixels: int = 40_000_000
+    # Longer side / shorter side. The detector fits the longer side into its input, so a 12 x 300000
+    # strip would be read as a 1600 x 0.06 px one: nothing legible, only cost. Refused with 422.
+    max_aspect_ratio: float = 50.0
+    # Text lines read per request; a page with more is refused (422) before any line is fitted or
+    # cropped, so the work per request has a known bound (a dense A4 page has about 100; each line
+    # costs ~23 ms of recogniser on a 2-core CPU, bench/hostile_inputs.py).
+    max_lines: int = 256
+    # Security headers (X-Content-Type-Options, X-Frame-Options, a CSP, no-referrer) on every
+    # answer. Off only behind a proxy that sets its own.
+    security_headers: bool = True
     log_format: Literal["json", "text"] = "json"
     log_dir: Path | None = None
+    # The log file under log_dir is moved to ocr-service.log.1 at this size (0: never, for hosts
+    # whose logrotate does it), so a file in a volume cannot fill the disk.
+    log_file_max_bytes: int = 50 * MiB
     # Mode single on a GPU: each gunicorn worker's share of GPU memory in MiB (None: TensorFlow's
     # memory growth). The deployment sizes it from the GPU's memory and OCR_WORKERS
     # (ocr_service.device.memory_per_worker_mib), so that the second worker is not left without.
@@ -119,6 +135,15 @@ def _unit_float(name: str, raw: str) -> float:
     if not 0.0 <= value <= 1.0:
         raise SettingsError(f"{name}={raw!r} is not valid: allowed values are numbers from 0 to 1.")
     return value
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name}={raw!r} is not valid: allowed values are true or false.")
 
 
 def _host_port(name: str, raw: str) -> str:
@@ -204,8 +229,12 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "timeout_s": ("OCR_TIMEOUT_S", lambda n, r: _float(n, r, 0.0, 3600.0)),
     "max_upload_bytes": ("OCR_MAX_UPLOAD_BYTES", _ints(1, 2**31)),
     "max_pixels": ("OCR_MAX_PIXELS", _ints(1, 2**40)),
+    "max_aspect_ratio": ("OCR_MAX_ASPECT_RATIO", lambda n, r: _float(n, r, 1.0, 1e9)),
+    "max_lines": ("OCR_MAX_LINES", _ints(1, 100_000)),
+    "security_headers": ("OCR_SECURITY_HEADERS", _bool),
     "log_format": ("OCR_LOG_FORMAT", _choices("json", "text")),
     "log_dir": ("OCR_LOG_DIR", _optional_dir),
+    "log_file_max_bytes": ("OCR_LOG_FILE_MAX_BYTES", _ints(0, 2**40)),
     "gpu_memory_mib": ("OCR_GPU_MEMORY_MIB", _optional_int(64, 2**30)),
     "min_confidence": ("OCR_MIN_CONFIDENCE", _unit_float),
     "max_batch": ("OCR_MAX_BATCH", _ints(1, 256)),
@@ -228,7 +257,7 @@ def as_environment(settings: Settings) -> dict[str, str]:
     out = {}
     for name, (var, _) in VARIABLES.items():
         value = getattr(settings, name)
-        out[var] = "" if value is None else str(value)
+        out[var] = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
     return out
 
 

@@ -22,6 +22,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from . import documents, metrics
 from .api import decode_base64, image_from_request
 from .errors import OcrError, TooManyPages, UnsupportedImageType
+from .hardening import json_object
 from .imageio import decode_image
 from .options import OcrOptions, check_fields, parse_options
 from .pipeline import OcrResult, Pipeline
@@ -58,7 +59,7 @@ def is_batch() -> bool:
     if request.mimetype == "multipart/form-data":
         return len(request.files.getlist("image")) + len(request.form.getlist("image")) > 1
     if request.is_json:
-        body = request.get_json(silent=True)
+        body = json_object()
         return isinstance(body, list) or (isinstance(body, dict) and "images" in body)
     return False
 
@@ -78,7 +79,7 @@ def batch_uploads() -> tuple[list[Upload], list[Mapping[str, Any]]]:
             {key: request.form[key] for key in request.form if key != "image"},
         ]
     else:
-        body = request.get_json(silent=True)
+        body = json_object()
         entries = body if isinstance(body, list) else body.get("images")
         if not isinstance(entries, list):
             raise BadRequest(f"the 'images' field must be a list; {HOW_TO_BATCH}")
@@ -118,7 +119,7 @@ def single_sources() -> list[Mapping[str, Any]]:
     if request.mimetype == "multipart/form-data":
         sources.append({key: request.form[key] for key in request.form if key != "image"})
     elif request.is_json:
-        body = request.get_json(silent=True)
+        body = json_object()
         sources.append({k: v for k, v in body.items() if k != "image"} if isinstance(body, dict) else {})
     return sources
 

@@ -7,6 +7,8 @@ tensorflow/serving cannot be pulled here; the web side, compose file and health 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from ocr_tools.evaluate import api_lines, read_truth, score_page
 from ocrstack_testing.stack import REPO, docker, json_body, ocr, status, wait_until
@@ -26,6 +28,18 @@ def assert_reads_the_sample(url: str) -> None:
     assert score.f1 >= 0.95 and score.cer_norm <= 0.02, score.summary()
 
 
+def assert_least_privilege(container: str) -> None:
+    """Issue 13: no capabilities, no privilege gain, read-only root, memory and pids limits."""
+    fmt = "{{json .HostConfig}}"
+    host = json.loads(docker("inspect", "--format", fmt, container).stdout)
+    assert host["CapDrop"] == ["ALL"] and not host["CapAdd"], host["CapDrop"]
+    assert "no-new-privileges:true" in host["SecurityOpt"]
+    assert host["ReadonlyRootfs"] is True
+    assert host["Memory"] > 0 and host["PidsLimit"] > 0
+    probe = docker("exec", container, "sh", "-c", "LC_ALL=C touch /probe 2>&1; echo $?").stdout
+    assert "Read-only file system" in probe, probe
+
+
 def test_single_stack_reads_a_sample_and_down_leaves_nothing(stack_factory):
     stack = stack_factory("single")
     stack.up()
@@ -36,6 +50,7 @@ def test_single_stack_reads_a_sample_and_down_leaves_nothing(stack_factory):
     assert request_id in log  # the logs volume gets every line too
     ps = docker("inspect", "--format", "{{.State.Health.Status}} {{.Config.User}}", f"{stack.project}-web-1")
     assert ps.stdout.split() == ["healthy", "ocr"]
+    assert_least_privilege(f"{stack.project}-web-1")
 
     assert stack.leftovers()["containers"]
     stack.down()
@@ -48,6 +63,10 @@ def test_tfserving_stack_answers_503_while_tfserving_is_down_and_recovers_by_its
     assert_reads_the_sample(stack.url)
     health = docker("inspect", "--format", "{{.State.Health.Status}}", f"{stack.project}-tfserving-1")
     assert health.stdout.strip() == "healthy"
+    assert_least_privilege(f"{stack.project}-tfserving-1")
+    assert_least_privilege(f"{stack.project}-web-1")
+    user = docker("inspect", "--format", "{{.Config.User}}", f"{stack.project}-tfserving-1").stdout.strip()
+    assert user not in ("", "0", "root") and not user.startswith("0:"), user
 
     web = f"{stack.project}-web-1"
     started_at = docker("inspect", "--format", "{{.State.StartedAt}}", web).stdout

@@ -28,6 +28,23 @@ def test_web_image_runs_as_non_root_without_a_compiler_and_pip_check_passes(imag
     assert pip_check == "No broken requirements found."
 
 
+# Build arguments that may hold credentials (an index URL with a password). The classic builder
+# records every build argument in scope of a RUN, with its value, as `|N NAME=value` in that
+# layer's history, so the name followed by "=" in the history means its value would be there too,
+# whatever value a build was given (CI builds with none).
+SECRET_BUILD_ARGS = ("PIP_INDEX_URL",)
+
+
+@pytest.mark.parametrize("name", ["base", "web"])
+def test_build_arguments_with_credentials_never_land_in_image_history(images, name):
+    image = image_name("--flavour", "cpu", name) if name == "base" else images["web"]
+    history = docker("history", "--no-trunc", "--format", "{{.CreatedBy}}", image).stdout
+    assert history.strip(), f"no history for {image}"
+    for arg in SECRET_BUILD_ARGS:
+        recorded = [line[:160] for line in history.splitlines() if f"{arg}=" in line]
+        assert recorded == [], f"{image}: {arg} is recorded in its history: {recorded}"
+
+
 def test_web_image_has_the_compiled_extension_and_both_modes_clients(images):
     code = (
         "import ctpn_bbox.bbox as b, crnn, ocr_service, tensorflow_serving.apis.prediction_service_pb2_grpc;"

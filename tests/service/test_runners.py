@@ -6,7 +6,8 @@ import time
 
 import numpy as np
 import pytest
-from ocr_service.errors import BackendTimeout, BackendUnavailable
+from ocr_service import deadline as request_deadline
+from ocr_service.errors import BackendError, BackendTimeout, BackendUnavailable
 from ocr_service.runners import SavedModelRunner, TFServingGrpcRunner, TFServingRestRunner
 
 EXPECTED_CRNN_V2_TEXT = ["v2·宽24", "v2·宽9", ""]
@@ -82,10 +83,14 @@ def test_pin_to_a_version_that_is_not_served_is_unavailable(tiny_models, standin
         runner.close()
 
 
-def test_wrong_inputs_are_backend_errors_not_raw_grpc_or_requests_errors(tiny_models, standin):
-    for runner in _runners(tiny_models, standin).values():
-        with pytest.raises(BackendUnavailable, match="widths"):
+def test_wrong_inputs_are_500_backend_errors_not_503_outages(tiny_models, standin):
+    # TF Serving's INVALID_ARGUMENT (gRPC) / 400 (REST): the backend is up and refused this call.
+    # A 503 would tell the load balancer and clients to retry elsewhere, where it fails the same way.
+    for name, runner in _runners(tiny_models, standin).items():
+        with pytest.raises(BackendError, match="widths") as caught:
             runner.predict("crnn", {"images": np.zeros((1, 32, 8, 1), np.uint8)})
+        assert caught.value.http_status == 500, name
+        assert not isinstance(caught.value, BackendUnavailable), name
         runner.close()
 
 
@@ -118,14 +123,25 @@ def test_tfserving_down_returns_503_fast_and_the_same_runner_recovers(tiny_model
         runner.close()
 
 
-def test_slow_tfserving_raises_backend_timeout_at_the_deadline(standin):
+@pytest.mark.parametrize(
+    ("call_timeout_s", "request_left_s"),
+    [(0.5, None), (10.0, 0.5)],  # the runner's own bound; the request's deadline (OCR_TIMEOUT_S)
+)
+def test_slow_tfserving_raises_backend_timeout_at_the_deadline(standin, call_timeout_s, request_left_s):
     data = {"data": np.array(["x"], dtype=object)}  # `slow` answers 2 s late
     for runner in (
-        TFServingGrpcRunner(standin.grpc_target, 0.5, models=("slow",)),
-        TFServingRestRunner(standin.rest_url, 0.5, models=("slow",)),
+        TFServingGrpcRunner(standin.grpc_target, call_timeout_s, models=("slow",)),
+        TFServingRestRunner(standin.rest_url, call_timeout_s, models=("slow",)),
     ):
         started = time.monotonic()
-        with pytest.raises(BackendTimeout):
+        with request_deadline.scope(request_left_s or 60.0), pytest.raises(BackendTimeout):
             runner.predict("slow", data)
-        assert 0.4 < time.monotonic() - started < 1.5, type(runner).__name__
+        assert 0.3 < time.monotonic() - started < 1.5, type(runner).__name__
+        if request_left_s is not None:  # nothing left of the request's deadline: no call starts
+            with request_deadline.scope(0.001):
+                time.sleep(0.01)
+                started = time.monotonic()
+                with pytest.raises(BackendTimeout, match="OCR_TIMEOUT_S"):
+                    runner.predict("slow", data)
+                assert time.monotonic() - started < 0.1
         runner.close()

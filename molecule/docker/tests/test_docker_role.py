@@ -25,11 +25,25 @@ def test_daemon_json_merged_and_existing_keys_kept(host):
     cfg = json.loads(host.file("/etc/docker/daemon.json").content_string)
     # written by prepare.yml before the role ran: must survive the merge
     assert cfg["labels"] == ["molecule.preexisting=kept"]
-    # merged recursively: the pre-existing log-opts key stays beside the role's
-    assert cfg["log-opts"] == {"max-size": "10m", "max-file": "3"}
+    # merged recursively: the pre-existing log-opts key stays beside the role's rotation
+    # (docker_log_max_size from the inventory, max-file from docker_daemon_options)
+    assert cfg["log-opts"] == {"compress": "true", "max-size": "20m", "max-file": "3"}
     assert cfg["storage-driver"] == "overlay2"
     assert cfg["log-driver"] == "json-file"
     assert cfg["live-restore"] is True
+
+
+def test_new_containers_get_rotated_logs(host):
+    # Issue 13: logs cannot fill the disk. An empty imported image is enough to create a container.
+    host.check_output("tar -c --files-from /dev/null | docker import - molecule-logprobe:1")
+    try:
+        host.check_output("docker create --name molecule-logprobe molecule-logprobe:1 /none")
+        inspect = "docker inspect --format '{{json .HostConfig.LogConfig}}' molecule-logprobe"
+        config = json.loads(host.check_output(inspect))
+    finally:
+        host.run("docker rm -f molecule-logprobe; docker rmi molecule-logprobe:1")
+    assert config["Type"] == "json-file"
+    assert config["Config"]["max-size"] == "20m" and config["Config"]["max-file"] == "3"
 
 
 def test_running_daemon_uses_the_merged_file(host):

@@ -73,3 +73,27 @@ def test_log_dir_copies_every_line_into_a_file_that_logrotate_can_move(tmp_path)
         assert "after rotation" in logfile.read_text(encoding="utf-8")
     finally:
         logging.config.dictConfig(logging_config("json"))
+
+
+def test_the_log_file_is_capped_even_with_several_writers(tmp_path):
+    # Issue 13: a log file in a volume cannot fill the disk. Two handlers stand for two gunicorn
+    # workers appending to the same file; together they keep at most 2 x max_bytes.
+    from ocr_service.logs import SizeCappedFileHandler
+
+    path = tmp_path / "ocr-service.log"
+    writers = [SizeCappedFileHandler(str(path), max_bytes=20_000, encoding="utf-8") for _ in range(2)]
+    try:
+        for i in range(2000):  # ~200 KB in all
+            record = logging.LogRecord(
+                "ocr_service", logging.INFO, __file__, 1, "line %05d " + "x" * 80, (i,), None
+            )
+            writers[i % 2].handle(record)
+    finally:
+        for writer in writers:
+            writer.close()
+    sizes = {
+        p.name: p.stat().st_size for p in tmp_path.glob("ocr-service.log*") if not p.name.endswith(".lock")
+    }
+    assert set(sizes) == {"ocr-service.log", "ocr-service.log.1"}
+    assert all(size < 20_000 + 200 for size in sizes.values()), sizes
+    assert "line 01999" in path.read_text(encoding="utf-8")  # the newest lines are in the live file
