@@ -184,3 +184,20 @@ def test_text_of_any_size_is_read_without_resizing_first(pipeline, case, text, p
     lines = pipeline.read(_drawn(text, px, pad, paper=paper)).lines
     read_text = "".join(line.text for line in lines)
     assert read_text.replace(" ", "") == text.replace(" ", ""), (case, [line.text for line in lines])
+
+
+def test_the_bundled_recogniser_places_each_character_inside_its_line(pipeline):
+    """`characters`: the bundled crnn exports char_columns/char_confidence (no 501 with it)."""
+    from ocr_service.imageio import decode_image
+
+    page = decode_image((SAMPLES / "invoice.png").read_bytes(), 10**8)
+    (result,), _ = pipeline.read_many([page], characters=True)
+    assert result.lines
+    for line in result.lines:
+        assert "".join(c.char for c in line.chars) == line.text
+        box = np.asarray(line.box)
+        xs = [x for c in line.chars for x, _ in c.box]
+        assert box[:, 0].min() - 1 <= min(xs) and max(xs) <= box[:, 0].max() + 1
+        lefts = [c.box[0][0] for c in line.chars]
+        assert lefts == sorted(lefts)  # left to right along the line
+        assert all(0.0 < c.confidence <= 1.0 for c in line.chars)
