@@ -90,6 +90,7 @@ def read_image(data: bytes) -> OcrResult:
     result = state().holder.get().read(data)
     metrics.observe_timings(result.timings_ms)
     metrics.LINES.observe(len(result.lines))
+    metrics.observe_models(result.models)
     return result
 
 
@@ -105,6 +106,7 @@ def ocr_v1() -> Response:
                 {"text": line.text, "confidence": line.confidence, "box": line.box} for line in result.lines
             ],
             "timings_ms": result.timings_ms,
+            "models": result.models,  # the model versions that read this page
         }
     )
 

@@ -50,6 +50,9 @@ class OcrResult:
     height: int
     lines: list[Line] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The version of each model that read this page, e.g. {"ctpn": "1", "crnn": "2"} (None: the
+    # runner could not tell); models not run for it (a blank page) are absent.
+    models: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -89,23 +92,31 @@ class Pipeline:
         if min(height, width) < self.config.min_side:
             return OcrResult(width, height, [], clock.finish())
 
-        quads = self._detect(rgb, clock)
+        models: dict[str, str | None] = {}
+        quads = self._detect(rgb, clock, models)
         if not quads:
-            return OcrResult(width, height, [], clock.finish())
+            return OcrResult(width, height, [], clock.finish(), models)
         quads = [quads[i] for i in reading_order(quads)]
-        lines = self._recognize(rgb, quads, clock)
-        return OcrResult(width, height, lines, clock.finish())
+        lines = self._recognize(rgb, quads, clock, models)
+        return OcrResult(width, height, lines, clock.finish(), models)
 
-    def _detect(self, rgb: np.ndarray, clock: _Stopwatch) -> list[np.ndarray]:
+    def _served(self, model: str) -> str | None:
+        served = getattr(self.runner, "served_version", None)  # runners of tests may not say
+        return served(model) if served is not None else None
+
+    def _detect(self, rgb: np.ndarray, clock: _Stopwatch, models: dict) -> list[np.ndarray]:
         prepared, scale = prepare(rgb)
         clock.lap("detect_preprocess")
         outputs = self.runner.predict("ctpn", {"image": prepared[None]})
+        models["ctpn"] = self._served("ctpn")
         clock.lap("detect_model")
         quads = detect_lines(page_outputs(outputs, prepared.shape), rgb, scale)
         clock.lap("detect_postprocess")
         return quads
 
-    def _recognize(self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch) -> list[Line]:
+    def _recognize(
+        self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch, models: dict
+    ) -> list[Line]:
         crops = [crop_line(rgb, quad) for quad in quads]
         clock.lap("recognize_preprocess")
         texts: list[str] = []
@@ -114,6 +125,7 @@ class Pipeline:
         for start in range(0, len(crops), step):
             images, widths = batch_crops(crops[start : start + step])
             outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
+            models["crnn"] = self._served("crnn")
             texts.extend(outputs["text"])
             confidences.extend(outputs["confidence"])
         clock.lap("recognize_model")
