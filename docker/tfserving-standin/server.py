@@ -106,28 +106,57 @@ class Servable:
 
 
 class Models:
-    """The servables of a models.config, loaded per its model_version_policy."""
+    """The servables of a models.config, loaded per its model_version_policy.
+
+    Like TF Serving's file-system source and its AvailabilityPreservingPolicy
+    (tensorflow_serving/model_servers/main.cc, tensorflow_serving/core/availability_preserving_policy.h):
+    `refresh()` (every --file_system_poll_wait_seconds) loads newly aspired versions first and only
+    then drops the ones no longer aspired, and never drops the last available version of a model.
+    """
 
     def __init__(self, config: model_server_config_pb2.ModelServerConfig) -> None:
         self.servables: dict[str, dict[int, Servable]] = {}
-        for model in config.model_config_list.config:
+        self._configs = list(config.model_config_list.config)
+        self._failed: set[tuple[str, int]] = set()
+        for model in self._configs:
             if model.model_platform not in ("", "tensorflow"):
                 raise ValueError(f"{model.name}: platform {model.model_platform!r} is not tensorflow")
+        self.refresh(initial=True)
+
+    @staticmethod
+    def _aspired(model) -> list[int]:
+        base = Path(model.base_path)
+        found = sorted(
+            int(p.name) for p in base.iterdir() if p.name.isdigit() and (p / "saved_model.pb").exists()
+        )
+        policy = model.model_version_policy.WhichOneof("policy_choice") or "latest"
+        if policy == "all":
+            return found
+        if policy == "specific":
+            return [v for v in found if v in set(model.model_version_policy.specific.versions)]
+        return found[-max(1, model.model_version_policy.latest.num_versions) :]
+
+    def refresh(self, initial: bool = False) -> None:
+        for model in self._configs:
             base = Path(model.base_path)
-            found = sorted(
-                int(p.name) for p in base.iterdir() if p.name.isdigit() and (p / "saved_model.pb").exists()
-            )
-            policy = model.model_version_policy.WhichOneof("policy_choice") or "latest"
-            if policy == "all":
-                versions = found
-            elif policy == "specific":
-                versions = [v for v in found if v in set(model.model_version_policy.specific.versions)]
-            else:
-                versions = found[-max(1, model.model_version_policy.latest.num_versions) :]
-            if not versions:
-                raise ValueError(f"{model.name}: no servable version under {base} for policy {policy}")
-            self.servables[model.name] = {v: Servable(model.name, v, base / str(v)) for v in versions}
-            log.info("loaded %s versions %s from %s", model.name, versions, base)
+            aspired = self._aspired(model)
+            if initial and not aspired:
+                raise ValueError(f"{model.name}: no servable version under {base} for its policy")
+            current = dict(self.servables.get(model.name, {}))
+            for version in aspired:
+                if version in current or (model.name, version) in self._failed:
+                    continue
+                try:
+                    current[version] = Servable(model.name, version, base / str(version))
+                    log.info("loaded %s version %d from %s", model.name, version, base)
+                except Exception as exc:  # a broken SavedModel: keep serving what is loaded
+                    if initial:
+                        raise
+                    self._failed.add((model.name, version))
+                    log.error("%s version %d failed to load: %s", model.name, version, exc)
+            keep = {v: s for v, s in current.items() if v in aspired}
+            self.servables[model.name] = keep or current  # never drop the last available version
+            self._failed = {f for f in self._failed if f[0] != model.name or f[1] in aspired}
 
     def get(self, name: str, version: int | None) -> Servable:
         versions = self.servables.get(name)
@@ -409,6 +438,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(flag, type=_existing_file, help="checked to exist, otherwise ignored")
     for flag in ("--enable_batching", "--enable_model_warmup"):
         parser.add_argument(flag, choices=("true", "false"), help="accepted, ignored")
+    parser.add_argument(
+        "--file_system_poll_wait_seconds", "--file-system-poll-wait-seconds", type=int, default=1,
+        help="seconds between scans of the model base paths for new versions (TF Serving: 1); 0: never",
+    )  # fmt: skip
     parser.add_argument("--delay-ms", type=int, default=0, help="test only: sleep before each predict")
     parser.add_argument("--delay-model", action="append", help="test only: delay only these models")
     args = parser.parse_args(argv)
@@ -445,6 +478,16 @@ def main(argv: list[str] | None = None) -> int:
         log.info("REST on %s:%d", args.host, args.rest_api_port)
 
     stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(args.file_system_poll_wait_seconds):
+            try:
+                models.refresh()
+            except Exception:  # a base path gone for a moment: keep serving, scan again
+                log.exception("scanning the model base paths failed")
+
+    if args.file_system_poll_wait_seconds > 0:
+        threading.Thread(target=poll, daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()

@@ -17,7 +17,6 @@ from werkzeug.exceptions import BadRequest
 from . import metrics
 from .errors import ImageTooLarge, InvalidImage, UnsupportedImageType
 from .hardening import json_object
-from .pipeline import OcrResult
 from .state import state
 
 api = Blueprint("api", __name__)
@@ -85,13 +84,6 @@ def image_from_request(json_field: str, form_field: str = "image") -> bytes:
     if not data:
         raise InvalidImage("the image is empty (0 bytes)")
     return data
-
-
-def read_image(data: bytes) -> OcrResult:
-    result = state().holder.get().read(data)
-    metrics.observe_timings(result.timings_ms)
-    metrics.LINES.observe(len(result.lines))
-    return result
 
 
 @api.post("/v1/ocr")

@@ -62,7 +62,7 @@ def ocr_compat() -> Response:
         data = legacy_base64(body["img"], "img")
     result = state().holder.get().read(data)
     metrics.observe_timings(result.timings_ms)
-    metrics.LINES.observe(len(result.lines))
+    metrics.observe_page(len(result.lines), result.models)
     words = [
         {"word": line.text, "pos": [{"x": int(round(x)), "y": int(round(y))} for x, y in line.box]}
         for line in result.lines
@@ -78,6 +78,7 @@ def ocr_compat() -> Response:
             "orgHeight": result.height,
             "orgWidth": result.width,
             "content": "".join(line.text + " " for line in result.lines),
+            "models": result.models,  # not in the original: the model versions that read it
         }
     )
 
@@ -100,7 +101,10 @@ def crnn_compat() -> Response:
         lines.append(decode_line(legacy_base64(entry["img"], f"[{index}].img")))
     read, timings = state().holder.get().recognize_lines(lines)
     metrics.observe_timings(timings)
-    return jsonify({"sid": g.request_id, "prism_wordsInfo": [{"word": text} for text, _ in read]})
+    models = {"crnn": state().holder.get().served_version("crnn")}  # not in the original
+    return jsonify(
+        {"sid": g.request_id, "prism_wordsInfo": [{"word": text} for text, _ in read], "models": models}
+    )
 
 
 @legacy.errorhandler(Exception)

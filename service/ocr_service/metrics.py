@@ -8,6 +8,7 @@ whichever worker the scrape lands on) reports the whole service, not one worker'
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -41,6 +42,11 @@ LINES = Histogram(
     "Text lines found per successfully read image.",
     buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200),
 )
+MODEL_VERSIONS = Counter(
+    "ocr_model_version_pages_total",
+    "Pages read, by model and the version of it that read them (a rollout shows as a new version).",
+    ["model", "version"],
+)
 IN_FLIGHT = Gauge(
     "ocr_http_requests_in_flight",
     "Requests being handled right now, over all workers.",
@@ -51,6 +57,13 @@ IN_FLIGHT = Gauge(
 def observe_timings(timings_ms: dict[str, float]) -> None:
     for stage, ms in timings_ms.items():
         STAGE.labels(stage=stage).observe(max(float(ms), 0.0) / 1000.0)
+
+
+def observe_page(lines: int, models: Mapping[str, str | None]) -> None:
+    """One page read: its number of lines and the model versions that read it."""
+    LINES.observe(lines)
+    for model, version in models.items():
+        MODEL_VERSIONS.labels(model=model, version=version or "unknown").inc()
 
 
 def render() -> tuple[bytes, str]:

@@ -74,6 +74,9 @@ class OcrResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # False for detection only (`read_many(..., recognize=False)`): the lines carry boxes, no text.
     recognized: bool = True
+    # The version of each model that read this page, e.g. {"ctpn": "1", "crnn": "2"} (None: the
+    # runner could not tell); models not run for it (a blank page) are absent.
+    models: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def text(self) -> str:
@@ -124,19 +127,26 @@ class Pipeline:
             return OcrResult(width, height, [], clock.finish())
 
         due.check("detection")
-        quads = self._detect(rgb, clock)
+        models: dict[str, str | None] = {}
+        quads = self._detect(rgb, clock, models)
         if not quads:
-            return OcrResult(width, height, [], clock.finish())
+            return OcrResult(width, height, [], clock.finish(), models=models)
         check_lines(len(quads), config.max_lines)
         quads = [quads[i] for i in reading_order(quads)]
         due.check("recognition")
-        lines = self._recognize(rgb, quads, clock, due)
-        return OcrResult(width, height, lines, clock.finish())
+        lines = self._recognize(rgb, quads, clock, due, models)
+        return OcrResult(width, height, lines, clock.finish(), models=models)
 
-    def _detect(self, rgb: np.ndarray, clock: _Stopwatch) -> list[np.ndarray]:
+    def served_version(self, model: str) -> str | None:
+        """The version of `model` that answered this thread's last call (None: the runner cannot tell)."""
+        served = getattr(self.runner, "served_version", None)  # runners of tests may not say
+        return served(model) if served is not None else None
+
+    def _detect(self, rgb: np.ndarray, clock: _Stopwatch, models: dict[str, str | None]) -> list[np.ndarray]:
         prepared, scale = prepare(rgb)
         clock.lap("detect_preprocess")
         outputs = self.runner.predict("ctpn", {"image": prepared[None]})
+        models["ctpn"] = self.served_version("ctpn")
         clock.lap("detect_model")
         try:
             quads = detect_lines(
@@ -149,12 +159,17 @@ class Pipeline:
         return quads
 
     def _recognize(
-        self, rgb: np.ndarray, quads: list[np.ndarray], clock: _Stopwatch, due: deadline.Deadline
+        self,
+        rgb: np.ndarray,
+        quads: list[np.ndarray],
+        clock: _Stopwatch,
+        due: deadline.Deadline,
+        models: dict[str, str | None],
     ) -> list[Line]:
         gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # once per page, not once per line
         crops = [crop_line(gray, quad) for quad in quads]
         clock.lap("recognize_preprocess")
-        texts, confidences, _ = self._run_recognizer(crops, due=due)
+        texts, confidences, _ = self._run_recognizer(crops, due=due, models=models)
         clock.lap("recognize_model")
         lines = []
         # Runners return text outputs as str (ocr_service.runners decodes them, one place for all modes).
@@ -201,12 +216,12 @@ class Pipeline:
             pages.append(rgb)
         clock.lap("decode")
         found: list[list[np.ndarray]] = []
-        for number, rgb in enumerate(pages, 1):
+        results = [OcrResult(rgb.shape[1], rgb.shape[0], recognized=recognize) for rgb in pages]
+        for number, (rgb, result) in enumerate(zip(pages, results, strict=True), 1):
             due.check(f"detection of image {number} of {len(pages)}")
-            quads = [] if min(rgb.shape[:2]) < config.min_side else self._detect(rgb, clock)
+            quads = [] if min(rgb.shape[:2]) < config.min_side else self._detect(rgb, clock, result.models)
             check_lines(len(quads), config.max_lines)
             found.append([quads[i] for i in reading_order(quads)] if quads else [])
-        results = [OcrResult(rgb.shape[1], rgb.shape[0], recognized=recognize) for rgb in pages]
         if not recognize:
             for result, quads in zip(results, found, strict=True):
                 result.lines = [Line("", 0.0, _box(quad)) for quad in quads]
@@ -217,8 +232,12 @@ class Pipeline:
                 gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # once per page, not once per line
                 crops.extend(crop_line(gray, quad) for quad in quads)
         clock.lap("recognize_preprocess")
-        texts, confidences, per_char = self._run_recognizer(crops, characters, due)
+        recognizer: dict[str, str | None] = {}
+        texts, confidences, per_char = self._run_recognizer(crops, characters, due, recognizer)
         clock.lap("recognize_model")
+        for result, quads in zip(results, found, strict=True):
+            if quads:
+                result.models.update(recognizer)
         read = iter(zip(texts, confidences, per_char, crops, strict=True))
         for result, quads in zip(results, found, strict=True):
             for quad in quads:
@@ -257,11 +276,16 @@ class Pipeline:
         ], clock.finish()
 
     def _run_recognizer(
-        self, crops: list[np.ndarray], characters: bool = False, due: deadline.Deadline | None = None
+        self,
+        crops: list[np.ndarray],
+        characters: bool = False,
+        due: deadline.Deadline | None = None,
+        models: dict[str, str | None] | None = None,
     ) -> tuple[list[str], list[float], list[tuple[np.ndarray, np.ndarray, int] | None]]:
         """Texts and confidences of the crops; with `characters`, each crop's (char_columns,
         char_confidence, width the model saw) from the crnn outputs of that name. `due`: checked
-        before each line batch (a page with many lines cannot outlive its request)."""
+        before each line batch (a page with many lines cannot outlive its request); `models` gets
+        the crnn version that answered."""
         texts: list[str] = []
         confidences: list[float] = []
         per_char: list[tuple[np.ndarray, np.ndarray, int] | None] = []
@@ -271,6 +295,8 @@ class Pipeline:
                 due.check(f"line batch {start // step + 1} of {-(-len(crops) // step)}")
             images, widths = batch_crops(crops[start : start + step])
             outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
+            if models is not None:
+                models["crnn"] = self.served_version("crnn")
             texts.extend(outputs["text"])
             confidences.extend(float(c) for c in outputs["confidence"])
             if not characters:

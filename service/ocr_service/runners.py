@@ -14,6 +14,7 @@ but refused this call: INVALID_ARGUMENT, RESOURCE_EXHAUSTED, out of memory; see 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -48,6 +49,17 @@ class ModelRunner(Protocol):
 
     def close(self) -> None: ...
 
+    # The version of `model` that answered this thread's last predict() ("1", "2"), None if unknown.
+    # The answers carry it (OcrResult.models): a rollout can tell which version read a page.
+    def served_version(self, model: str) -> str | None: ...
+
+
+class _ServedVersions(threading.local):
+    """Per thread: gunicorn's threads share a runner, each reports the version of its own call."""
+
+    def __init__(self) -> None:
+        self.versions: dict[str, str] = {}
+
 
 # ---------------------------------------------------------------------------------------------------
 
@@ -76,6 +88,11 @@ class SavedModelRunner:
         self._loaded: dict[str, Any] = {}
         self._lock = threading.Lock()
 
+    def served_version(self, model: str) -> str | None:
+        """The version directory loaded in this process (loaded once: a new one needs a restart)."""
+        entry = self._loaded.get(model)
+        return entry[2] if entry is not None else None
+
     def version_dir(self, model: str) -> Path:
         base = self.model_dir / model
         pinned = self.versions.get(model)
@@ -93,7 +110,7 @@ class SavedModelRunner:
         """(loaded object, serving_default function) of `model`, loaded once."""
         entry = self._loaded.get(model)
         if entry is not None:
-            return entry
+            return entry[:2]
         if model not in self.models:
             raise BackendUnavailable(f"unknown model {model!r}; this runner serves {list(self.models)}")
         with self._lock:
@@ -111,8 +128,9 @@ class SavedModelRunner:
                     fn = loaded.signatures[SIGNATURE_NAME]
                 except (OSError, KeyError, ValueError, tf.errors.OpError) as exc:
                     raise BackendUnavailable(f"cannot load {path}: {exc}") from exc
-                self._loaded[model] = (loaded, fn)  # keep `loaded` alive: fn holds weak refs
-            return self._loaded[model]
+                # keep `loaded` alive: fn holds weak refs
+                self._loaded[model] = (loaded, fn, path.name)
+            return self._loaded[model][:2]
 
     def predict(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         import tensorflow as tf
@@ -171,6 +189,13 @@ class TFServingGrpcRunner:
         self.versions = dict(versions)
         self.models = tuple(models)
         self._connection: PerProcess[_GrpcConnection] = PerProcess(self._connect, lambda c: c.channel.close())
+        self._served = _ServedVersions()
+
+    def served_version(self, model: str) -> str | None:
+        """From the answer itself: TF Serving sets PredictResponse.model_spec.version to the version
+        that ran (tensorflow_serving/apis/predict.proto), so the two versions a rollout briefly
+        serves side by side are told apart."""
+        return self._served.versions.get(model)
 
     def _connect(self) -> _GrpcConnection:
         import grpc
@@ -223,6 +248,8 @@ class TFServingGrpcRunner:
             response = predict_stub.Predict(request, timeout=timeout_s)
         except grpc.RpcError as exc:
             raise self._error(exc, model, timeout_s) from None
+        if response.model_spec.HasField("version"):
+            self._served.versions[model] = str(response.model_spec.version.value)
         return {name: as_text(tensor_proto_to_ndarray(t)) for name, t in response.outputs.items()}
 
     def ready(self) -> bool:
@@ -257,6 +284,8 @@ class TFServingRestRunner:
     the container must not sit between the service and its TF Serving sidecar.
     """
 
+    LATEST_TTL_S = 5.0  # seconds between two asks for the version TF Serving serves
+
     def __init__(
         self,
         base_url: str,
@@ -272,6 +301,29 @@ class TFServingRestRunner:
         self.models = tuple(models)
         self._session = PerProcess(_http_session, lambda session: session.close())
         self._output_dtypes: dict[str, dict[str, np.dtype]] = {}
+        self._latest: dict[str, tuple[float, str | None]] = {}
+
+    def served_version(self, model: str) -> str | None:
+        """REST answers do not say which version ran: the pinned one, else the highest version TF
+        Serving reports AVAILABLE (what it serves an unpinned request with), asked at most every
+        LATEST_TTL_S seconds per process, so it can lag a version change by that much."""
+        pinned = self.versions.get(model)
+        if pinned is not None:
+            return str(pinned)
+        now = time.monotonic()
+        checked, version = self._latest.get(model, (float("-inf"), None))
+        if now - checked >= self.LATEST_TTL_S:
+            try:
+                body = self._request("GET", self._model_url(model), model)
+                available = [
+                    int(s["version"]) for s in body.get("model_version_status", [])
+                    if s.get("state") == "AVAILABLE" and str(s.get("version", "")).isdigit()
+                ]  # fmt: skip
+                version = str(max(available)) if available else None
+            except (BackendUnavailable, BackendTimeout):
+                version = None
+            self._latest[model] = (now, version)
+        return version
 
     def _model_url(self, model: str) -> str:
         version = self.versions.get(model)

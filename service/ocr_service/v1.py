@@ -205,11 +205,12 @@ def read_items(
             for stage, ms in chunk_timings.items():
                 timings[stage] = round(timings.get(stage, 0.0) + ms, 2)
             for (task, _), result in zip(chunk, results, strict=True):
-                metrics.LINES.observe(len(result.lines))
+                metrics.observe_page(len(result.lines), result.models)
                 if task.page is None:
                     answers[task.item] = _image_answer(result, options)
                 else:
                     page = task.page
+                    answers[task.item].setdefault("models", {}).update(result.models)
                     answers[task.item]["pages"].append(
                         {
                             "page": page.page,
@@ -239,7 +240,12 @@ def _lines(result: OcrResult, options: OcrOptions) -> list[dict[str, Any]]:
 
 
 def _image_answer(result: OcrResult, options: OcrOptions) -> dict[str, Any]:
-    return {"width": result.width, "height": result.height, "lines": _lines(result, options)}
+    return {
+        "width": result.width,
+        "height": result.height,
+        "lines": _lines(result, options),
+        "models": result.models,  # the model versions that read it
+    }
 
 
 def answer_ocr() -> Response:
@@ -286,12 +292,14 @@ def recognize_many(
             answers[index] = {"error": {"code": exc.code, "message": exc.message}}
     read, timings = pipeline.recognize_lines([rgb for _, rgb in lines]) if lines else ([], {})
     metrics.observe_timings(timings)
+    models = {"crnn": pipeline.served_version("crnn")}
     for (index, rgb), (text, confidence) in zip(lines, read, strict=True):
         answers[index] = {
             "text": text,
             "confidence": confidence,
             "width": rgb.shape[1],
             "height": rgb.shape[0],
+            "models": models,
         }
     return answers, timings
 

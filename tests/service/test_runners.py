@@ -145,3 +145,55 @@ def test_slow_tfserving_raises_backend_timeout_at_the_deadline(standin, call_tim
                     runner.predict("slow", data)
                 assert time.monotonic() - started < 0.1
         runner.close()
+
+
+def test_every_runner_says_which_version_answered(tiny_models, standin, crnn_inputs):
+    for pins, expected in (({}, "2"), ({"crnn": 1}, "1")):
+        for name, runner in _runners(tiny_models, standin, versions=pins).items():
+            runner.predict("crnn", crnn_inputs)
+            assert runner.served_version("crnn") == expected, (name, pins)
+            runner.close()
+
+
+def test_a_new_version_directory_is_served_by_the_latest_policy_without_a_restart(
+    tiny_models, tmp_path, crnn_inputs
+):
+    """What playbooks/models.yml relies on in mode tfserving: TF Serving's file-system polling
+    (--file_system_poll_wait_seconds) and latest{1} policy, as the stand-in implements them."""
+    import shutil
+
+    from ocrstack_testing.standin import StandIn
+
+    models = tmp_path / "models"
+    for name in ("ctpn", "crnn"):
+        shutil.copytree(tiny_models / name / "1", models / name / "1")
+    config = tmp_path / "models.config"
+    config.write_text(
+        "model_config_list {\n"
+        + "".join(
+            f'  config {{ name: "{n}" base_path: "{models / n}" model_platform: "tensorflow" }}\n'
+            for n in ("ctpn", "crnn")
+        )
+        + "}\n"
+    )
+    server = StandIn(config, tmp_path / "standin.log")
+    server.start()
+    runner = TFServingGrpcRunner(server.grpc_target, 10.0)
+
+    def wait_for(text: str) -> None:
+        deadline = time.monotonic() + 15
+        while runner.predict("crnn", crnn_inputs)["text"].tolist()[0] != text:
+            assert time.monotonic() < deadline, f"never served {text!r}"
+            time.sleep(0.2)
+
+    try:
+        assert runner.predict("crnn", crnn_inputs)["text"].tolist()[0] == "v1·宽24"
+        shutil.copytree(tiny_models / "crnn" / "2", models / "crnn" / "2")
+        wait_for("v2·宽24")
+        assert runner.served_version("crnn") == "2"
+        shutil.rmtree(models / "crnn" / "2")  # a rollback: the policy goes back to version 1
+        wait_for("v1·宽24")
+        assert runner.served_version("crnn") == "1"
+    finally:
+        runner.close()
+        server.stop()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A client of the site scenario (tests only): POSTs a page to an OCR URL, bounded in count and time.
 
-    ocr_load.py URL IMAGE [--threads 2] [--seconds 60] [--max-requests 1000] [--out FILE]
+    ocr_load.py URL IMAGE [--threads 2] [--seconds 60] [--max-requests 1000] [--out FILE] [--pidfile F]
 
 Each request is one JSON line (on stdout, or appended to --out as it completes, so a verifier can
 read the results while the load runs): start and end time, HTTP status, the backend that answered
@@ -11,6 +11,7 @@ invoice-number line came back; an error string when the connection failed.
 
 import argparse
 import json
+import os
 import threading
 import time
 import urllib.error
@@ -28,6 +29,7 @@ def one(url: str, body: bytes) -> dict:
             result.update(status=response.status, served_by=response.headers.get("X-Served-By"))
             texts = [line["text"] for line in data.get("lines", [])]
             result.update(lines=len(texts), found=any("发票号码" in t for t in texts))
+            result["models"] = data.get("models")  # the model versions that read it
     except urllib.error.HTTPError as exc:
         error = exc.read(300).decode("utf-8", "replace")
         result.update(status=exc.code, served_by=exc.headers.get("X-Served-By"), error=error)
@@ -45,7 +47,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--max-requests", type=int, default=1)
     parser.add_argument("--out")
+    parser.add_argument("--pidfile", help="write this process's id there (to stop it early)")
     args = parser.parse_args()
+    if args.pidfile:
+        with open(args.pidfile, "w") as f:
+            f.write(str(os.getpid()))
     with open(args.image, "rb") as f:
         body = f.read()
     deadline = time.time() + args.seconds
@@ -59,7 +65,7 @@ def main() -> None:
                 if sent[0] >= args.max_requests:
                     return
                 sent[0] += 1
-            line = json.dumps(one(args.url, body))
+            line = json.dumps({**one(args.url, body), "image": os.path.basename(args.image)})
             with lock:
                 print(line, file=out, flush=True) if out else print(line, flush=True)
 

@@ -31,7 +31,8 @@ def test_v1_ocr_multipart_reads_the_lines_with_boxes_and_timings(server, make_sa
     response = requests.post(server.url + "/v1/ocr", files=files, timeout=60)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert list(body) == ["request_id", "width", "height", "lines", "timings_ms"]
+    assert list(body) == ["request_id", "width", "height", "lines", "timings_ms", "models"]
+    assert body["models"] == {"ctpn": "1", "crnn": "1"}  # the version directories that read it
     assert (body["width"], body["height"]) == sample.image.size
     assert sample.matches(read_text(body))
     (line,) = body["lines"]
@@ -163,6 +164,8 @@ def test_metrics_count_every_request_over_all_workers(server, make_sample):
     stages = _samples(text, "ocr_pipeline_stage_seconds_count")
     for stage in ("decode", "detect_model", "recognize_model", "total"):
         assert stages[f'{{stage="{stage}"}}'] >= 12
+    versions = _samples(text, "ocr_model_version_pages_total")
+    assert versions['{model="crnn",version="1"}'] >= 12 and versions['{model="ctpn",version="1"}'] >= 12
     in_flight = _samples(text, "ocr_http_requests_in_flight")
     assert sum(in_flight.values()) == 1.0  # the /metrics request itself, summed over live workers
 
