@@ -68,7 +68,7 @@ def page() -> np.ndarray:
 def test_a_page_with_many_lines_cannot_outlive_its_deadline(monkeypatch):
     runner = SlowRunner(delay_s=0.2)
     pipe = Pipeline(runner, PipelineConfig(max_lines_per_call=1, deadline_s=0.5))
-    monkeypatch.setattr(pipe, "_detect", lambda rgb, clock: quads(12))  # 12 batches x 0.2 s = 2.4 s
+    monkeypatch.setattr(pipe, "_detect", lambda rgb, clock, models: quads(12))  # 12 batches x 0.2 s = 2.4 s
     started = time.monotonic()
     with pytest.raises(BackendTimeout, match=r"0.5 s deadline \(OCR_TIMEOUT_S\) at line batch"):
         pipe.read(page())
@@ -79,7 +79,7 @@ def test_a_page_with_many_lines_cannot_outlive_its_deadline(monkeypatch):
 def test_more_lines_than_the_limit_is_422_before_any_crop(monkeypatch):
     runner = SlowRunner()
     pipe = Pipeline(runner, PipelineConfig(max_lines=5))
-    monkeypatch.setattr(pipe, "_detect", lambda rgb, clock: quads(6))
+    monkeypatch.setattr(pipe, "_detect", lambda rgb, clock, models: quads(6))
     with pytest.raises(
         UnprocessableImage, match=r"6 text lines; the limit is 5 per request \(OCR_MAX_LINES\)"
     ):
@@ -94,7 +94,7 @@ def test_the_page_is_converted_to_grey_once_not_once_per_line(monkeypatch):
         pipeline_module, "crop_line", lambda image, quad: seen.append(image) or real(image, quad)
     )
     pipe = Pipeline(SlowRunner())
-    monkeypatch.setattr(pipe, "_detect", lambda rgb, clock: quads(8))
+    monkeypatch.setattr(pipe, "_detect", lambda rgb, clock, models: quads(8))
     assert len(pipe.read(page()).lines) == 8
     assert len(seen) == 8 and all(image is seen[0] for image in seen) and seen[0].ndim == 2
 

@@ -31,7 +31,7 @@ def test_v1_ocr_multipart_reads_the_lines_with_boxes_and_timings(server, make_sa
     response = requests.post(server.url + "/v1/ocr", files=files, timeout=60)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert list(body) == ["request_id", "width", "height", "lines", "timings_ms", "models"]
+    assert list(body) == ["request_id", "width", "height", "lines", "models", "timings_ms"]
     assert body["models"] == {"ctpn": "1", "crnn": "1"}  # the version directories that read it
     assert (body["width"], body["height"]) == sample.image.size
     assert sample.matches(read_text(body))
@@ -43,6 +43,18 @@ def test_v1_ocr_multipart_reads_the_lines_with_boxes_and_timings(server, make_sa
     assert x0 < x1 and y0 < y2  # clockwise from top-left
     assert {"decode", "total"} <= set(body["timings_ms"])
     assert body["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_every_answer_names_the_model_versions_that_read_it(server, make_sample):
+    sample, other = make_sample(1), make_sample(4)
+    files = [("image", ("a.png", encode(sample.image))), ("image", ("b.png", encode(other.image)))]
+    batch = requests.post(server.url + "/v1/ocr", files=files, timeout=60)
+    assert batch.status_code == 200, batch.text
+    assert [r["models"] for r in batch.json()["results"]] == [{"ctpn": "1", "crnn": "1"}] * 2
+    line = files[0][1][1]  # a one-line sample is also a line image
+    recognized = requests.post(server.url + "/v1/recognize", files={"image": ("l.png", line)}, timeout=60)
+    assert recognized.status_code == 200, recognized.text
+    assert recognized.json()["models"] == {"crnn": "1"}
 
 
 def test_v1_ocr_json_base64_reads_the_same_text(server, make_sample):
@@ -86,7 +98,9 @@ def test_ocr_compat_answers_the_original_fields(server, make_sample):
         "orgHeight",
         "orgWidth",
         "content",
+        "models",  # ours, beside the original's fields (service/README.md, "Legacy endpoints")
     }
+    assert body["models"] == {"ctpn": "1", "crnn": "1"}
     assert body["prism_version"] == "1.0"
     assert body["sid"] == response.headers["X-Request-ID"]
     assert body["prism_wnum"] == 1
