@@ -86,16 +86,16 @@ def test_molecule_scenario(scenario, platform_images):
 
 
 def test_site_on_offline_hosts_then_host_a_flips_to_tfserving(platform_images, capsys):
-    """molecule/site: playbooks/site.yml on three hosts without a route out; a second run changes
-    nothing and a --check --diff run on the configured hosts passes; verify (each host's mode, the
-    load balancer's spreading, host B failing under load); then host A flipped to tfserving in the
-    inventory: converge, idempotence, verify again."""
+    """molecule/site: playbooks/site.yml on three hosts without a route out; a second run in
+    --check --diff mode reports nothing to change (the check mode an operator runs first, and the
+    converge's idempotence at once: one run instead of two); verify (each host's mode, the load
+    balancer's spreading, host B failing under load, the drills); then host A flipped to tfserving
+    in the inventory: converge, idempotence (a real second run), verify again."""
     flip = {"SITE_A_MODE": "tfserving"}
     try:
         for step, ansible_args, extra_env in (
             ("destroy", (), None), ("create", (), None), ("prepare", (), None),
-            ("converge", (), None), ("idempotence", (), None), ("converge", ("--check", "--diff"), None),
-            ("verify", (), None),
+            ("converge", (), None), ("idempotence", ("--check", "--diff"), None), ("verify", (), None),
             ("converge", (), flip), ("idempotence", (), flip), ("verify", (), flip),
         ):  # fmt: skip
             result = molecule(step, *ansible_args, scenario="site", extra_env=extra_env)
