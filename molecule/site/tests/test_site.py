@@ -27,7 +27,13 @@ EPHEMERAL = Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 A_MODE = os.environ.get("SITE_A_MODE") or "single"
-CLIENT = "python3 /opt/site-client/ocr_load.py"
+# Every request carries the client's API key; the load balancer is reached over TLS (its test
+# certificate is trusted), the hosts directly over plain HTTP (as the load balancer reaches them).
+CLIENT = (
+    "python3 /opt/site-client/ocr_load.py"
+    " --api-key-file /opt/site-client/api-key --cacert /opt/site-client/lb.crt"
+)
+LB = "https://localhost:8443"
 SAMPLE = "/opt/site-client/invoice.png"
 SERVICES = {"single": {"web"}, "tfserving": {"web", "tfserving"}}
 # Host B's stack as the ocr_stack role installed it (.env beside the compose files).
@@ -75,10 +81,28 @@ def test_hosts_have_no_route_to_a_package_mirror(host):
 
 def test_load_balancer_spreads_requests_over_both_hosts(host):
     assert host.check_output(HEALTHZ) == "200"
-    results = post(host, "http://127.0.0.1:8080", count=12, threads=2)
+    results = post(host, LB, count=12, threads=2)
     assert [r["status"] for r in results] == [200] * 12, results
     assert all(r["found"] for r in results)
     assert {r["served_by"] for r in results} == {"site-a", "site-b"}
+
+
+def test_load_balancer_wants_https_and_an_api_key(host):
+    """Issue 13: plain HTTP only redirects to HTTPS (and answers /healthz); over HTTPS a request
+    without a valid key is 401 with a JSON message, and never reaches an OCR host."""
+    probe = (
+        'python3 -c "import ssl,sys,urllib.request as u,urllib.error as e\n'
+        "req=u.Request(sys.argv[1],data=b'x',method='POST',headers={'Content-Type':'image/png','X-API-Key':sys.argv[2]})\n"
+        "ctx=ssl.create_default_context(cafile='/opt/site-client/lb.crt')\n"
+        "class N(u.HTTPRedirectHandler):\n redirect_request=lambda *a:None\n"
+        "try: r=u.build_opener(N,u.HTTPSHandler(context=ctx)).open(req,timeout=30); print(r.status)\n"
+        "except e.HTTPError as x: print(x.code, x.headers.get('Location') or x.read().decode())\" "
+    )
+    redirect = host.check_output(probe + "http://localhost:8080/v1/ocr none")
+    assert redirect == "308 https://localhost:8443/v1/ocr", redirect
+    status, body = host.check_output(probe + f"{LB}/v1/ocr not-a-key").split(" ", 1)
+    assert status == "401" and json.loads(body)["error"]["code"] == "unauthorized", body
+    assert host.check_output(HEALTHZ) == "200"
 
 
 @pytest.mark.skipif(A_MODE != "single", reason="the drill runs once, before the flip")
@@ -88,7 +112,7 @@ def test_host_b_fails_under_load_and_no_client_request_fails(host):
     host.run(f"rm -f {log}")
     # a steady load through the load balancer, bounded in time and count
     host.check_output(
-        f"nohup {CLIENT} http://127.0.0.1:8080/v1/ocr {SAMPLE} --threads 2 --seconds 75 --max-requests 600 "
+        f"nohup {CLIENT} {LB}/v1/ocr {SAMPLE} --threads 2 --seconds 75 --max-requests 600 "
         f"--out {log} >/dev/null 2>&1 &"
     )
     time.sleep(10)
@@ -169,7 +193,7 @@ class Load:
     def __enter__(self):
         for i, (image, threads) in enumerate(((SAMPLE, 2), (LARGE, 1))):
             self.host.check_output(
-                f"nohup {CLIENT} http://127.0.0.1:8080/v1/ocr {image} --threads {threads} --seconds 600 "
+                f"nohup {CLIENT} {LB}/v1/ocr {image} --threads {threads} --seconds 600 "
                 f"--max-requests 2000 --out {self.log} --pidfile {self.log}.{i} >/dev/null 2>&1 &"
             )
         time.sleep(8)  # a steady load before the rollout starts
@@ -331,7 +355,7 @@ def test_doctor_reports_a_host_out_of_the_pool_a_stopped_container_a_full_disk_a
             break
         time.sleep(3)
     time.sleep(4)  # the load balancer's checks (rise 2 x 1 s)
-    served = {r["served_by"] for r in post(host, "http://127.0.0.1:8080", count=8, threads=2)}
+    served = {r["served_by"] for r in post(host, LB, count=8, threads=2)}
     assert served == {"site-a", "site-b"}, served
 
 
