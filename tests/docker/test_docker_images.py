@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -43,6 +44,26 @@ def test_build_arguments_with_credentials_never_land_in_image_history(images, na
     for arg in SECRET_BUILD_ARGS:
         recorded = [line[:160] for line in history.splitlines() if f"{arg}=" in line]
         assert recorded == [], f"{image}: {arg} is recorded in its history: {recorded}"
+
+
+# APT_MIRROR is in scope of the final images' RUNs (docker/base, docker/lb: apt installs what they
+# run) and docker/apt-mirror writes it into their apt sources, so a password in it would be in the
+# history above and in the image: docker/build refuses one before building anything.
+@pytest.mark.parametrize(
+    "mirror", ["http://ci:s3cret@mirror.example/debian", "https://t0ken@mirror.example/debian/"]
+)
+def test_build_refuses_an_apt_mirror_with_credentials_before_building(mirror):
+    build = subprocess.run(
+        [str(REPO / "docker" / "build"), "--lb", "--no-web"],
+        env={**os.environ, "APT_MIRROR": mirror},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert build.returncode == 2, build.stdout + build.stderr
+    assert "APT_MIRROR carries credentials" in build.stderr
+    assert "s3cret" not in build.stderr and "t0ken" not in build.stderr  # not even in the message
+    assert "== building" not in build.stdout
 
 
 def test_web_image_has_the_compiled_extension_and_both_modes_clients(images):
