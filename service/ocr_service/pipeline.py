@@ -20,7 +20,7 @@ from ctpn.preprocess import prepare
 
 from . import deadline
 from .characters import Char, char_boxes
-from .errors import NotSupported
+from .errors import ImageTooLarge, NotSupported, OcrError, UnprocessableImage
 from .imageio import array_to_rgb, decode_image
 from .limits import check_lines, check_shape
 from .settings import Settings
@@ -77,6 +77,9 @@ class OcrResult:
     # The version of each model that read this page, e.g. {"ctpn": "1", "crnn": "2"} (None: the
     # runner could not tell); models not run for it (a blank page) are absent.
     models: dict[str, str | None] = field(default_factory=dict)
+    # `read_many(..., partial=True)`: why this image alone was refused (too large or elongated, or
+    # more lines than OCR_MAX_LINES); its lines are empty and the other images were read.
+    error: OcrError | None = None
 
     @property
     def text(self) -> str:
@@ -187,6 +190,7 @@ class Pipeline:
         recognize: bool = True,
         min_confidence: float = 0.0,
         characters: bool = False,
+        partial: bool = False,
     ) -> tuple[list[OcrResult], dict[str, float]]:
         """Read several decoded images (or pages) with shared model calls.
 
@@ -195,9 +199,12 @@ class Pipeline:
         few lines each cost about one recogniser call instead of N. Returns one result per image,
         in order, and the timings of the whole batch. `min_confidence` drops lines read with less;
         `characters` adds each line's characters (NotSupported if the crnn model cannot).
+        `partial`: an image refused by the bounds on shape (OCR_MAX_PIXELS, OCR_MAX_ASPECT_RATIO) or
+        on lines (OCR_MAX_LINES) gets the refusal in its result's `error` and the others are read;
+        without it the refusal is raised. A backend that fails or a deadline that passes fails all.
         """
         with deadline.scope(self.config.deadline_s) as due:
-            return self._read_many(images, due, recognize, min_confidence, characters)
+            return self._read_many(images, due, recognize, min_confidence, characters, partial)
 
     def _read_many(
         self,
@@ -206,21 +213,33 @@ class Pipeline:
         recognize: bool,
         min_confidence: float,
         characters: bool,
+        partial: bool,
     ) -> tuple[list[OcrResult], dict[str, float]]:
         clock = _Stopwatch()
         config = self.config
-        pages = []
-        for image in images:
-            rgb = array_to_rgb(image)
-            check_shape(rgb.shape[1], rgb.shape[0], config.max_pixels, config.max_aspect_ratio)
-            pages.append(rgb)
+
+        pages = [array_to_rgb(image) for image in images]
+        results = [OcrResult(rgb.shape[1], rgb.shape[0], recognized=recognize) for rgb in pages]
+        for rgb, result in zip(pages, results, strict=True):
+            try:
+                check_shape(rgb.shape[1], rgb.shape[0], config.max_pixels, config.max_aspect_ratio)
+            except (ImageTooLarge, UnprocessableImage) as exc:
+                if not partial:
+                    raise
+                result.error = exc  # this image alone: the others are read
         clock.lap("decode")
         found: list[list[np.ndarray]] = []
-        results = [OcrResult(rgb.shape[1], rgb.shape[0], recognized=recognize) for rgb in pages]
         for number, (rgb, result) in enumerate(zip(pages, results, strict=True), 1):
-            due.check(f"detection of image {number} of {len(pages)}")
-            quads = [] if min(rgb.shape[:2]) < config.min_side else self._detect(rgb, clock, result.models)
-            check_lines(len(quads), config.max_lines)
+            quads: list[np.ndarray] = []
+            if result.error is None and min(rgb.shape[:2]) >= config.min_side:
+                due.check(f"detection of image {number} of {len(pages)}")
+                try:
+                    quads = self._detect(rgb, clock, result.models)
+                    check_lines(len(quads), config.max_lines)
+                except UnprocessableImage as exc:  # more lines than OCR_MAX_LINES
+                    if not partial:
+                        raise
+                    result.error, result.models, quads = exc, {}, []
             found.append([quads[i] for i in reading_order(quads)] if quads else [])
         if not recognize:
             for result, quads in zip(results, found, strict=True):
