@@ -7,8 +7,10 @@ executes the two SavedModels (in-process, or TF Serving over gRPC/REST).
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -47,6 +49,8 @@ class PipelineConfig:
     max_aspect_ratio: float = Settings.max_aspect_ratio
     max_lines: int = Settings.max_lines
     deadline_s: float = Settings.timeout_s
+    # Images of one `read_many` detected at once (OCR_PAGE_THREADS).
+    page_threads: int = Settings.page_threads
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineConfig:
@@ -55,6 +59,7 @@ class PipelineConfig:
             max_aspect_ratio=settings.max_aspect_ratio,
             max_lines=settings.max_lines,
             deadline_s=settings.timeout_s,
+            page_threads=settings.page_threads,
         )
 
 
@@ -96,6 +101,15 @@ class _Stopwatch:
         # A batch passes each stage once per image: the stage's time is the sum.
         self.timings_ms[stage] = round(self.timings_ms.get(stage, 0.0) + (now - self._last) * 1000.0, 2)
         self._last = now
+
+    def skip(self) -> None:
+        """Start the next stage now (the time since the last lap is counted elsewhere)."""
+        self._last = time.perf_counter()
+
+    def add(self, other: _Stopwatch) -> None:
+        """Add another clock's stage sums (an image detected on another thread)."""
+        for stage, ms in other.timings_ms.items():
+            self.timings_ms[stage] = round(self.timings_ms.get(stage, 0.0) + ms, 2)
 
     def finish(self) -> dict[str, float]:
         self.timings_ms["total"] = round((time.perf_counter() - self._start) * 1000.0, 2)
@@ -228,19 +242,26 @@ class Pipeline:
                     raise
                 result.error = exc  # this image alone: the others are read
         clock.lap("decode")
-        found: list[list[np.ndarray]] = []
-        for number, (rgb, result) in enumerate(zip(pages, results, strict=True), 1):
+        def detect(number: int, rgb: np.ndarray, result: OcrResult) -> tuple[list[np.ndarray], _Stopwatch]:
+            own = _Stopwatch()  # one per image: they may run on several threads
             quads: list[np.ndarray] = []
             if result.error is None and min(rgb.shape[:2]) >= config.min_side:
                 due.check(f"detection of image {number} of {len(pages)}")
                 try:
-                    quads = self._detect(rgb, clock, result.models)
+                    quads = self._detect(rgb, own, result.models)
                     check_lines(len(quads), config.max_lines)
                 except UnprocessableImage as exc:  # more lines than OCR_MAX_LINES
                     if not partial:
                         raise
                     result.error, result.models, quads = exc, {}, []
-            found.append([quads[i] for i in reading_order(quads)] if quads else [])
+            return ([quads[i] for i in reading_order(quads)] if quads else []), own
+
+        jobs = [(n, rgb, result) for n, (rgb, result) in enumerate(zip(pages, results, strict=True), 1)]
+        found: list[list[np.ndarray]] = []
+        for quads, own in self._each(detect, jobs):
+            found.append(quads)
+            clock.add(own)
+        clock.skip()  # the detection stages are the images' own clocks' sums
         if not recognize:
             for result, quads in zip(results, found, strict=True):
                 result.lines = [Line("", 0.0, _box(quad)) for quad in quads]
@@ -269,6 +290,22 @@ class Pipeline:
                     result.lines.append(line)
         clock.lap("assemble")
         return results, clock.finish()
+
+    def _each(self, work, jobs: list[tuple]) -> list:
+        """`work(*job)` for each job, in order; `config.page_threads` at once. Each runs in a copy
+        of this context (the request's deadline goes with it, so every model call sees it); on the
+        first failure the jobs not started are cancelled and it is raised."""
+        threads = min(self.config.page_threads, len(jobs))
+        if threads <= 1:
+            return [work(*job) for job in jobs]
+        with ThreadPoolExecutor(threads, thread_name_prefix="ocr-page") as pool:
+            futures: list[Future] = [pool.submit(contextvars.copy_context().run, work, *job) for job in jobs]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
 
     def recognize_lines(
         self, images: Sequence[np.ndarray]
