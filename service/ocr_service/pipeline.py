@@ -20,7 +20,7 @@ from crnn.preprocess import batch_crops, crop_line
 from ctpn.postprocess import TooManyLines, detect_lines, page_outputs, reading_order
 from ctpn.preprocess import prepare
 
-from . import deadline
+from . import deadline, orientation
 from .characters import Char, char_boxes
 from .errors import ImageTooLarge, NotSupported, OcrError, UnprocessableImage
 from .imageio import array_to_rgb, decode_image
@@ -51,6 +51,8 @@ class PipelineConfig:
     deadline_s: float = Settings.timeout_s
     # Images of one `read_many` detected at once (OCR_PAGE_THREADS).
     page_threads: int = Settings.page_threads
+    # Turn each image upright with the `orient` model before reading it (OCR_ORIENT).
+    orient: bool = Settings.orient
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineConfig:
@@ -60,6 +62,7 @@ class PipelineConfig:
             max_lines=settings.max_lines,
             deadline_s=settings.timeout_s,
             page_threads=settings.page_threads,
+            orient=settings.orient,
         )
 
 
@@ -85,6 +88,9 @@ class OcrResult:
     # `read_many(..., partial=True)`: why this image alone was refused (too large or elongated, or
     # more lines than OCR_MAX_LINES); its lines are empty and the other images were read.
     error: OcrError | None = None
+    # With orientation on (`PipelineConfig.orient`): the clockwise turn, in degrees, applied to the
+    # image as sent to read it upright (0, 90, 180, 270); the boxes are in the image as sent. None: off.
+    rotation: int | None = None
 
     @property
     def text(self) -> str:
@@ -242,11 +248,14 @@ class Pipeline:
                     raise
                 result.error = exc  # this image alone: the others are read
         clock.lap("decode")
+
         def detect(number: int, rgb: np.ndarray, result: OcrResult) -> tuple[list[np.ndarray], _Stopwatch]:
             own = _Stopwatch()  # one per image: they may run on several threads
             quads: list[np.ndarray] = []
             if result.error is None and min(rgb.shape[:2]) >= config.min_side:
                 due.check(f"detection of image {number} of {len(pages)}")
+                if config.orient:
+                    pages[number - 1] = rgb = self._orient(rgb, own, result)
                 try:
                     quads = self._detect(rgb, own, result.models)
                     check_lines(len(quads), config.max_lines)
@@ -264,7 +273,7 @@ class Pipeline:
         clock.skip()  # the detection stages are the images' own clocks' sums
         if not recognize:
             for result, quads in zip(results, found, strict=True):
-                result.lines = [Line("", 0.0, _box(quad)) for quad in quads]
+                result.lines = [Line("", 0.0, _box(_as_sent(quad, result))) for quad in quads]
             return results, clock.finish()
         crops = []
         for rgb, quads in zip(pages, found, strict=True):
@@ -283,13 +292,28 @@ class Pipeline:
             for quad in quads:
                 text, confidence, positions, crop = next(read)
                 if text.strip() and confidence >= min_confidence:
-                    line = Line(text, round(float(confidence), 4), _box(quad))
+                    sent = _as_sent(quad, result)
+                    line = Line(text, round(float(confidence), 4), _box(sent))
                     if positions is not None:
                         columns, probs, model_width = positions
-                        line.chars = char_boxes(quad, text, columns, probs, crop.shape[1], model_width) or []
+                        line.chars = char_boxes(sent, text, columns, probs, crop.shape[1], model_width) or []
                     result.lines.append(line)
         clock.lap("assemble")
         return results, clock.finish()
+
+    def _orient(self, rgb: np.ndarray, clock: _Stopwatch, result: OcrResult) -> np.ndarray:
+        """The image turned upright by the `orient` model's vote (ocr_service.orientation); sets
+        `result.rotation` and the model's version. A page with no text to vote on is read as sent."""
+        patches = orientation.page_patches(rgb)
+        clock.lap("orient_preprocess")
+        k = 0
+        if len(patches):
+            outputs = self.runner.predict("orient", {"patches": patches})
+            result.models["orient"] = self.served_version("orient")
+            k, _ = orientation.vote(np.asarray(outputs["probabilities"]))
+        clock.lap("orient_model")
+        result.rotation = k * 90
+        return orientation.upright(rgb, k)
 
     def _each(self, work, jobs: list[tuple]) -> list:
         """`work(*job)` for each job, in order; `config.page_threads` at once. Each runs in a copy
@@ -375,6 +399,16 @@ class Pipeline:
         self.runner.predict("ctpn", {"image": prepared[None]})
         images, widths = batch_crops([np.full((32, 128), 255, dtype=np.uint8)])
         self.runner.predict("crnn", {"images": images, "widths": widths})
+        if self.config.orient:
+            patches = np.zeros((orientation.MAX_PATCHES, orientation.PATCH, orientation.PATCH, 1), np.float32)
+            self.runner.predict("orient", {"patches": patches})
+
+
+def _as_sent(quad: np.ndarray, result: OcrResult) -> np.ndarray:
+    """A quad found on the upright image, in the coordinates of the image as sent."""
+    if not result.rotation:
+        return quad
+    return orientation.quad_to_sent(quad, result.rotation // 90, result.width, result.height)
 
 
 def _box(quad: np.ndarray) -> list[list[float]]:

@@ -63,6 +63,10 @@ class Settings:
     # post-processing overlaps the detector's calls. 6-page PDF on the 2-core CPU: 0.39 pages/s with
     # 1, 0.52 with 2 (bench/load.py --document 6, service/README.md). 1: one after the other.
     page_threads: int = 2
+    # Page orientation (issue 14 item 2): each image or page is turned upright (0/90/180/270) by the
+    # `orient` model (models/orient/<version>) before it is read; the answer says `rotation`. Off by
+    # default: on, the runner also serves `orient`, so TF Serving must serve it (models.config).
+    orient: bool = False
     # Security headers (X-Content-Type-Options, X-Frame-Options, a CSP, no-referrer) on every
     # answer. Off only behind a proxy that sets its own.
     security_headers: bool = True
@@ -236,6 +240,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "max_aspect_ratio": ("OCR_MAX_ASPECT_RATIO", lambda n, r: _float(n, r, 1.0, 1e9)),
     "max_lines": ("OCR_MAX_LINES", _ints(1, 100_000)),
     "page_threads": ("OCR_PAGE_THREADS", _ints(1, 16)),
+    "orient": ("OCR_ORIENT", _bool),
     "security_headers": ("OCR_SECURITY_HEADERS", _bool),
     "log_format": ("OCR_LOG_FORMAT", _choices("json", "text")),
     "log_dir": ("OCR_LOG_DIR", _optional_dir),

@@ -225,6 +225,7 @@ def read_items(
                             "width": result.width,
                             "height": result.height,
                             "text_layer": page.text_layer,
+                            **_rotation(result),
                             "lines": _lines(result, options),
                         }
                     )
@@ -251,9 +252,15 @@ def _image_answer(result: OcrResult, options: OcrOptions) -> dict[str, Any]:
     return {
         "width": result.width,
         "height": result.height,
+        **_rotation(result),
         "lines": _lines(result, options),
         "models": result.models,  # the model versions that read it
     }
+
+
+def _rotation(result: OcrResult) -> dict[str, int]:
+    """With OCR_ORIENT on: the clockwise turn applied to read the image (its boxes are as sent)."""
+    return {} if result.rotation is None else {"rotation": result.rotation}
 
 
 def answer_ocr() -> Response:

@@ -25,7 +25,7 @@ import pytest
 from ocr_service.app import create_app, default_runner_factory
 from ocr_service.settings import load_settings
 from ocrstack_testing.pdf import image_pdf, text_pdf
-from ocrstack_testing.standin import StandIn
+from ocrstack_testing.standin import StandIn, models_config
 from ocrstack_testing.web import bar_sample, encode
 from PIL import Image
 
@@ -43,14 +43,7 @@ def bar_models(tmp_path_factory):
 def bar_standin(bar_models, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bar_standin")
     config = tmp / "models.config"
-    config.write_text(
-        "model_config_list {\n"
-        + "".join(
-            f'  config {{ name: "{m}" base_path: "{bar_models / m}" model_platform: "tensorflow" }}\n'
-            for m in ("ctpn", "crnn")
-        )
-        + "}\n"
-    )
+    config.write_text(models_config(bar_models, ("ctpn", "crnn")))
     server = StandIn(config, tmp / "standin.log")
     server.start()
     yield server
