@@ -20,6 +20,11 @@ Batches (issue 14): `--batch N` posts N copies of the image in each request (rep
 
     python bench/load.py --image page.png --concurrency 1 --requests 12 --batch 8 --label single
 
+Documents (issue 14): `--document N` posts an N-page PDF made of the image (one page per copy, at
+150 dpi) in each request and prints pages/s (the `img/s` column counts pages):
+
+    python bench/load.py --image page.png --concurrency 1 --requests 5 --document 6 --label single
+
 Only loopback URLs are accepted unless --allow-remote: a load test aimed at the wrong host is a
 denial of service, not a benchmark.
 """
@@ -111,6 +116,16 @@ def sample_png() -> bytes:
         draw.text((60, 60 + 70 * i), line, fill="black", font=font)
     buffer = io.BytesIO()
     page.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def pdf_of(image: bytes, pages: int, dpi: float = 150.0) -> bytes:
+    """An N-page PDF of `image` (Pillow's PDF writer: image pages, no text layer), `dpi` per page."""
+    from PIL import Image
+
+    page = Image.open(io.BytesIO(image)).convert("RGB")
+    buffer = io.BytesIO()
+    page.save(buffer, format="PDF", save_all=True, append_images=[page] * (pages - 1), resolution=dpi)
     return buffer.getvalue()
 
 
@@ -272,6 +287,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=1,
         help="also post N images per request (a batch) and compare with N single-image requests",
     )
+    parser.add_argument(
+        "--document",
+        type=int,
+        default=0,
+        help="post an N-page PDF of the image instead (pages/s; compare before/after a change)",
+    )
     args = parser.parse_args(argv)
 
     parts = urlsplit(args.url)
@@ -287,6 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--concurrency values must be >= 1")
     if args.batch < 1:
         parser.error("--batch must be >= 1")
+    if args.document < 0 or (args.document and args.batch > 1):
+        parser.error("--document takes a page count >= 1 and does not combine with --batch")
 
     body = args.image.read_bytes() if args.image else sample_png()
     content_type = (mimetypes.guess_type(args.image.name)[0] if args.image else None) or "image/png"
@@ -294,6 +317,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.json:
         header = ("mode", "conc", "reqs", "errors", "img/s", "p50 ms", "p95 ms", "p99 ms")
         print("{:<10} {:>4} {:>6} {:>6} {:>8} {:>8} {:>8} {:>8}".format(*header))
+    if args.document:
+        pdf = pdf_of(body, args.document)
+        for concurrency in args.concurrency:
+            r = measure(args, pdf, "application/pdf", concurrency, args.requests, args.document)
+            if not args.json:
+                print(f"{args.document}-page PDF: {r.images_per_s:.2f} pages/s", flush=True)
+        return 0
     for concurrency in args.concurrency:
         single = measure(args, body, content_type, concurrency, args.requests * args.batch, 1)
         if args.batch > 1:

@@ -45,16 +45,20 @@ def default_runner_factory(settings: Settings) -> ModelRunner:
     """The one place where OCR_MODE picks a runner; the pipeline is the same in both modes."""
     from . import runners
 
+    models = runners.MODEL_NAMES + (("orient",) if settings.orient else ())
     if settings.mode == "single":
         return runners.SavedModelRunner(
-            settings.model_dir, versions=settings.model_versions, gpu_memory_mib=settings.gpu_memory_mib
+            settings.model_dir,
+            versions=settings.model_versions,
+            models=models,
+            gpu_memory_mib=settings.gpu_memory_mib,
         )
     if settings.tfserving_protocol == "rest":
         return runners.TFServingRestRunner(
-            settings.tfserving_rest, settings.timeout_s, versions=settings.model_versions
+            settings.tfserving_rest, settings.timeout_s, versions=settings.model_versions, models=models
         )
     return runners.TFServingGrpcRunner(
-        settings.tfserving_grpc, settings.timeout_s, versions=settings.model_versions
+        settings.tfserving_grpc, settings.timeout_s, versions=settings.model_versions, models=models
     )
 
 

@@ -7,8 +7,10 @@ executes the two SavedModels (in-process, or TF Serving over gRPC/REST).
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,9 +20,9 @@ from crnn.preprocess import batch_crops, crop_line
 from ctpn.postprocess import TooManyLines, detect_lines, page_outputs, reading_order
 from ctpn.preprocess import prepare
 
-from . import deadline
+from . import deadline, orientation
 from .characters import Char, char_boxes
-from .errors import NotSupported
+from .errors import ImageTooLarge, NotSupported, OcrError, UnprocessableImage
 from .imageio import array_to_rgb, decode_image
 from .limits import check_lines, check_shape
 from .settings import Settings
@@ -47,6 +49,10 @@ class PipelineConfig:
     max_aspect_ratio: float = Settings.max_aspect_ratio
     max_lines: int = Settings.max_lines
     deadline_s: float = Settings.timeout_s
+    # Images of one `read_many` detected at once (OCR_PAGE_THREADS).
+    page_threads: int = Settings.page_threads
+    # Turn each image upright with the `orient` model before reading it (OCR_ORIENT).
+    orient: bool = Settings.orient
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineConfig:
@@ -55,6 +61,8 @@ class PipelineConfig:
             max_aspect_ratio=settings.max_aspect_ratio,
             max_lines=settings.max_lines,
             deadline_s=settings.timeout_s,
+            page_threads=settings.page_threads,
+            orient=settings.orient,
         )
 
 
@@ -77,6 +85,12 @@ class OcrResult:
     # The version of each model that read this page, e.g. {"ctpn": "1", "crnn": "2"} (None: the
     # runner could not tell); models not run for it (a blank page) are absent.
     models: dict[str, str | None] = field(default_factory=dict)
+    # `read_many(..., partial=True)`: why this image alone was refused (too large or elongated, or
+    # more lines than OCR_MAX_LINES); its lines are empty and the other images were read.
+    error: OcrError | None = None
+    # With orientation on (`PipelineConfig.orient`): the clockwise turn, in degrees, applied to the
+    # image as sent to read it upright (0, 90, 180, 270); the boxes are in the image as sent. None: off.
+    rotation: int | None = None
 
     @property
     def text(self) -> str:
@@ -93,6 +107,15 @@ class _Stopwatch:
         # A batch passes each stage once per image: the stage's time is the sum.
         self.timings_ms[stage] = round(self.timings_ms.get(stage, 0.0) + (now - self._last) * 1000.0, 2)
         self._last = now
+
+    def skip(self) -> None:
+        """Start the next stage now (the time since the last lap is counted elsewhere)."""
+        self._last = time.perf_counter()
+
+    def add(self, other: _Stopwatch) -> None:
+        """Add another clock's stage sums (an image detected on another thread)."""
+        for stage, ms in other.timings_ms.items():
+            self.timings_ms[stage] = round(self.timings_ms.get(stage, 0.0) + ms, 2)
 
     def finish(self) -> dict[str, float]:
         self.timings_ms["total"] = round((time.perf_counter() - self._start) * 1000.0, 2)
@@ -187,6 +210,7 @@ class Pipeline:
         recognize: bool = True,
         min_confidence: float = 0.0,
         characters: bool = False,
+        partial: bool = False,
     ) -> tuple[list[OcrResult], dict[str, float]]:
         """Read several decoded images (or pages) with shared model calls.
 
@@ -195,9 +219,12 @@ class Pipeline:
         few lines each cost about one recogniser call instead of N. Returns one result per image,
         in order, and the timings of the whole batch. `min_confidence` drops lines read with less;
         `characters` adds each line's characters (NotSupported if the crnn model cannot).
+        `partial`: an image refused by the bounds on shape (OCR_MAX_PIXELS, OCR_MAX_ASPECT_RATIO) or
+        on lines (OCR_MAX_LINES) gets the refusal in its result's `error` and the others are read;
+        without it the refusal is raised. A backend that fails or a deadline that passes fails all.
         """
         with deadline.scope(self.config.deadline_s) as due:
-            return self._read_many(images, due, recognize, min_confidence, characters)
+            return self._read_many(images, due, recognize, min_confidence, characters, partial)
 
     def _read_many(
         self,
@@ -206,25 +233,47 @@ class Pipeline:
         recognize: bool,
         min_confidence: float,
         characters: bool,
+        partial: bool,
     ) -> tuple[list[OcrResult], dict[str, float]]:
         clock = _Stopwatch()
         config = self.config
-        pages = []
-        for image in images:
-            rgb = array_to_rgb(image)
-            check_shape(rgb.shape[1], rgb.shape[0], config.max_pixels, config.max_aspect_ratio)
-            pages.append(rgb)
-        clock.lap("decode")
-        found: list[list[np.ndarray]] = []
+
+        pages = [array_to_rgb(image) for image in images]
         results = [OcrResult(rgb.shape[1], rgb.shape[0], recognized=recognize) for rgb in pages]
-        for number, (rgb, result) in enumerate(zip(pages, results, strict=True), 1):
-            due.check(f"detection of image {number} of {len(pages)}")
-            quads = [] if min(rgb.shape[:2]) < config.min_side else self._detect(rgb, clock, result.models)
-            check_lines(len(quads), config.max_lines)
-            found.append([quads[i] for i in reading_order(quads)] if quads else [])
+        for rgb, result in zip(pages, results, strict=True):
+            try:
+                check_shape(rgb.shape[1], rgb.shape[0], config.max_pixels, config.max_aspect_ratio)
+            except (ImageTooLarge, UnprocessableImage) as exc:
+                if not partial:
+                    raise
+                result.error = exc  # this image alone: the others are read
+        clock.lap("decode")
+
+        def detect(number: int, rgb: np.ndarray, result: OcrResult) -> tuple[list[np.ndarray], _Stopwatch]:
+            own = _Stopwatch()  # one per image: they may run on several threads
+            quads: list[np.ndarray] = []
+            if result.error is None and min(rgb.shape[:2]) >= config.min_side:
+                due.check(f"detection of image {number} of {len(pages)}")
+                if config.orient:
+                    pages[number - 1] = rgb = self._orient(rgb, own, result)
+                try:
+                    quads = self._detect(rgb, own, result.models)
+                    check_lines(len(quads), config.max_lines)
+                except UnprocessableImage as exc:  # more lines than OCR_MAX_LINES
+                    if not partial:
+                        raise
+                    result.error, result.models, quads = exc, {}, []
+            return ([quads[i] for i in reading_order(quads)] if quads else []), own
+
+        jobs = [(n, rgb, result) for n, (rgb, result) in enumerate(zip(pages, results, strict=True), 1)]
+        found: list[list[np.ndarray]] = []
+        for quads, own in self._each(detect, jobs):
+            found.append(quads)
+            clock.add(own)
+        clock.skip()  # the detection stages are the images' own clocks' sums
         if not recognize:
             for result, quads in zip(results, found, strict=True):
-                result.lines = [Line("", 0.0, _box(quad)) for quad in quads]
+                result.lines = [Line("", 0.0, _box(_as_sent(quad, result))) for quad in quads]
             return results, clock.finish()
         crops = []
         for rgb, quads in zip(pages, found, strict=True):
@@ -243,13 +292,44 @@ class Pipeline:
             for quad in quads:
                 text, confidence, positions, crop = next(read)
                 if text.strip() and confidence >= min_confidence:
-                    line = Line(text, round(float(confidence), 4), _box(quad))
+                    sent = _as_sent(quad, result)
+                    line = Line(text, round(float(confidence), 4), _box(sent))
                     if positions is not None:
                         columns, probs, model_width = positions
-                        line.chars = char_boxes(quad, text, columns, probs, crop.shape[1], model_width) or []
+                        line.chars = char_boxes(sent, text, columns, probs, crop.shape[1], model_width) or []
                     result.lines.append(line)
         clock.lap("assemble")
         return results, clock.finish()
+
+    def _orient(self, rgb: np.ndarray, clock: _Stopwatch, result: OcrResult) -> np.ndarray:
+        """The image turned upright by the `orient` model's vote (ocr_service.orientation); sets
+        `result.rotation` and the model's version. A page with no text to vote on is read as sent."""
+        patches = orientation.page_patches(rgb)
+        clock.lap("orient_preprocess")
+        k = 0
+        if len(patches):
+            outputs = self.runner.predict("orient", {"patches": patches})
+            result.models["orient"] = self.served_version("orient")
+            k, _ = orientation.vote(np.asarray(outputs["probabilities"]))
+        clock.lap("orient_model")
+        result.rotation = k * 90
+        return orientation.upright(rgb, k)
+
+    def _each(self, work, jobs: list[tuple]) -> list:
+        """`work(*job)` for each job, in order; `config.page_threads` at once. Each runs in a copy
+        of this context (the request's deadline goes with it, so every model call sees it); on the
+        first failure the jobs not started are cancelled and it is raised."""
+        threads = min(self.config.page_threads, len(jobs))
+        if threads <= 1:
+            return [work(*job) for job in jobs]
+        with ThreadPoolExecutor(threads, thread_name_prefix="ocr-page") as pool:
+            futures: list[Future] = [pool.submit(contextvars.copy_context().run, work, *job) for job in jobs]
+            try:
+                return [future.result() for future in futures]
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
 
     def recognize_lines(
         self, images: Sequence[np.ndarray]
@@ -319,6 +399,16 @@ class Pipeline:
         self.runner.predict("ctpn", {"image": prepared[None]})
         images, widths = batch_crops([np.full((32, 128), 255, dtype=np.uint8)])
         self.runner.predict("crnn", {"images": images, "widths": widths})
+        if self.config.orient:
+            patches = np.zeros((orientation.MAX_PATCHES, orientation.PATCH, orientation.PATCH, 1), np.float32)
+            self.runner.predict("orient", {"patches": patches})
+
+
+def _as_sent(quad: np.ndarray, result: OcrResult) -> np.ndarray:
+    """A quad found on the upright image, in the coordinates of the image as sent."""
+    if not result.rotation:
+        return quad
+    return orientation.quad_to_sent(quad, result.rotation // 90, result.width, result.height)
 
 
 def _box(quad: np.ndarray) -> list[list[float]]:

@@ -59,6 +59,14 @@ class Settings:
     # cropped, so the work per request has a known bound (a dense A4 page has about 100; each line
     # costs ~23 ms of recogniser on a 2-core CPU, bench/hostile_inputs.py).
     max_lines: int = 256
+    # The images or pages of one request that are detected at once (a thread each): their pre- and
+    # post-processing overlaps the detector's calls. 6-page PDF on the 2-core CPU: 0.39 pages/s with
+    # 1, 0.52 with 2 (bench/load.py --document 6, service/README.md). 1: one after the other.
+    page_threads: int = 2
+    # Page orientation (issue 14 item 2): each image or page is turned upright (0/90/180/270) by the
+    # `orient` model (models/orient/<version>) before it is read; the answer says `rotation`. Off by
+    # default: on, the runner also serves `orient`, so TF Serving must serve it (models.config).
+    orient: bool = False
     # Security headers (X-Content-Type-Options, X-Frame-Options, a CSP, no-referrer) on every
     # answer. Off only behind a proxy that sets its own.
     security_headers: bool = True
@@ -231,6 +239,8 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "max_pixels": ("OCR_MAX_PIXELS", _ints(1, 2**40)),
     "max_aspect_ratio": ("OCR_MAX_ASPECT_RATIO", lambda n, r: _float(n, r, 1.0, 1e9)),
     "max_lines": ("OCR_MAX_LINES", _ints(1, 100_000)),
+    "page_threads": ("OCR_PAGE_THREADS", _ints(1, 16)),
+    "orient": ("OCR_ORIENT", _bool),
     "security_headers": ("OCR_SECURITY_HEADERS", _bool),
     "log_format": ("OCR_LOG_FORMAT", _choices("json", "text")),
     "log_dir": ("OCR_LOG_DIR", _optional_dir),

@@ -199,12 +199,20 @@ def read_items(
                 recognize=options.recognize,
                 min_confidence=options.min_confidence,
                 characters=options.characters,
+                partial=not fail_fast,
             )
             if progress is not None:
                 progress(min(start + PAGES_PER_CALL, len(tasks)), len(tasks))
             for stage, ms in chunk_timings.items():
                 timings[stage] = round(timings.get(stage, 0.0) + ms, 2)
             for (task, _), result in zip(chunk, results, strict=True):
+                if "error" in answers[task.item]:
+                    continue  # an earlier page of the same document was refused
+                if result.error is not None:  # this image (or page) alone is beyond a bound
+                    where = "" if task.page is None else f"page {task.page.page}: "
+                    error = {"code": result.error.code, "message": where + result.error.message}
+                    answers[task.item] = {"error": error}
+                    continue
                 metrics.observe_page(len(result.lines), result.models)
                 if task.page is None:
                     answers[task.item] = _image_answer(result, options)
@@ -217,6 +225,7 @@ def read_items(
                             "width": result.width,
                             "height": result.height,
                             "text_layer": page.text_layer,
+                            **_rotation(result),
                             "lines": _lines(result, options),
                         }
                     )
@@ -243,9 +252,15 @@ def _image_answer(result: OcrResult, options: OcrOptions) -> dict[str, Any]:
     return {
         "width": result.width,
         "height": result.height,
+        **_rotation(result),
         "lines": _lines(result, options),
         "models": result.models,  # the model versions that read it
     }
+
+
+def _rotation(result: OcrResult) -> dict[str, int]:
+    """With OCR_ORIENT on: the clockwise turn applied to read the image (its boxes are as sent)."""
+    return {} if result.rotation is None else {"rotation": result.rotation}
 
 
 def answer_ocr() -> Response:

@@ -291,14 +291,39 @@ def write_errors(path: Path, lines: Iterable[tuple[str, int, LineResult]]) -> Co
     return confusions(line for _, _, line in wrong)
 
 
-def pipeline_engine(model_dir: Path) -> Engine:
-    from ocr_service.pipeline import Pipeline
-    from ocr_service.runners import SavedModelRunner
+def pipeline_engine(model_dir: Path, orient: bool = False) -> Engine:
+    """Our pipeline; `orient`: with the page-orientation model (OCR_ORIENT), as the service reads."""
+    from ocr_service.pipeline import Pipeline, PipelineConfig
+    from ocr_service.runners import MODEL_NAMES, SavedModelRunner
 
-    pipeline = Pipeline(SavedModelRunner(model_dir))
+    models = (*MODEL_NAMES, "orient") if orient else MODEL_NAMES
+    # not a request: no deadline worth the name (the first page also loads the models)
+    config = PipelineConfig(orient=orient, deadline_s=3600.0)
+    pipeline = Pipeline(SavedModelRunner(model_dir, models=models), config)
 
     def run(image: np.ndarray) -> list[PredictedLine]:
-        return [(line.text, np.asarray(line.box, dtype=np.float32)) for line in pipeline.read(image).lines]
+        # read_many: the path the service takes (orientation included); read() for the figures of
+        # earlier releases, which it gave
+        lines = pipeline.read_many([image])[0][0].lines if orient else pipeline.read(image).lines
+        return [(line.text, np.asarray(line.box, dtype=np.float32)) for line in lines]
+
+    return run
+
+
+def rotated_engine(engine: Engine, degrees: int) -> Engine:
+    """`engine` shown each page turned `degrees` counter-clockwise; its boxes (in the turned page)
+    are turned back, so they score against the upright truth."""
+    from ocr_service.orientation import quad_to_sent
+
+    k = degrees // 90 % 4
+    if k == 0:
+        return engine
+
+    def run(image: np.ndarray) -> list[PredictedLine]:
+        height, width = image.shape[:2]
+        lines = engine(np.ascontiguousarray(np.rot90(image, k)))
+        # the upright page is the turned one turned (4 - k) more quarter turns
+        return [(text, quad_to_sent(quad, (4 - k) % 4, width, height)) for text, quad in lines]
 
     return run
 
@@ -355,10 +380,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write every line read wrong (JSON lines: half, page, ref, read, edits, quad) and print "
         "the most common confusions",
     )  # fmt: skip
+    parser.add_argument(
+        "--orient", action="store_true",
+        help="turn each page upright with the orientation model (<models>/orient), as OCR_ORIENT=on does",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rotate", type=int, default=0, choices=(0, 90, 180, 270),
+        help="show each page turned this many degrees counter-clockwise (a rotated copy of the set); "
+        "boxes are turned back for scoring",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     docs = load_docs(args.truth, args.seed, args.count, args.split)
     lines: list[tuple[str, int, LineResult]] = []
-    scores, elapsed = evaluate(pipeline_engine(args.models), docs, lines_out=lines, iou_thresholds=args.iou)
+    engine = rotated_engine(pipeline_engine(args.models, orient=args.orient), args.rotate)
+    scores, elapsed = evaluate(engine, docs, lines_out=lines, iou_thresholds=args.iou)
     print(format_table({"ocrstack": scores}))
     print(f"{len(docs)} pages in {elapsed:.1f} s ({elapsed / len(docs) * 1000:.0f} ms/page)")
     if args.errors:

@@ -25,7 +25,7 @@ import pytest
 from ocr_service.app import create_app, default_runner_factory
 from ocr_service.settings import load_settings
 from ocrstack_testing.pdf import image_pdf, text_pdf
-from ocrstack_testing.standin import StandIn
+from ocrstack_testing.standin import StandIn, models_config
 from ocrstack_testing.web import bar_sample, encode
 from PIL import Image
 
@@ -43,14 +43,7 @@ def bar_models(tmp_path_factory):
 def bar_standin(bar_models, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bar_standin")
     config = tmp / "models.config"
-    config.write_text(
-        "model_config_list {\n"
-        + "".join(
-            f'  config {{ name: "{m}" base_path: "{bar_models / m}" model_platform: "tensorflow" }}\n'
-            for m in ("ctpn", "crnn")
-        )
-        + "}\n"
-    )
+    config.write_text(models_config(bar_models, ("ctpn", "crnn")))
     server = StandIn(config, tmp / "standin.log")
     server.start()
     yield server
@@ -96,12 +89,23 @@ def mode(request):
 
 @pytest.fixture(scope="module")
 def service(mode, bar_models, request, tmp_path_factory):
+    return make_service(mode, bar_models, request, tmp_path_factory, {})
+
+
+@pytest.fixture(scope="module")
+def tight_service(mode, bar_models, request, tmp_path_factory):
+    """The same service with OCR_MAX_LINES=2: a page of three rows of bars is one line too many."""
+    return make_service(mode, bar_models, request, tmp_path_factory, {"OCR_MAX_LINES": "2"})
+
+
+def make_service(mode, bar_models, request, tmp_path_factory, extra_env):
     jobs_dir = tmp_path_factory.mktemp(f"jobs_{mode}")
     env = {
         "OCR_MODE": mode,
         "OCR_MODEL_DIR": str(bar_models),
         "OCR_MAX_PAGES": "3",
         "OCR_JOBS_DIR": str(jobs_dir),
+        **extra_env,
     }
     if mode == "tfserving":
         standin = request.getfixturevalue("bar_standin")
@@ -287,6 +291,61 @@ def test_multipart_batch_reads_in_order_with_one_recogniser_call_and_partial_fai
     assert results[1]["error"]["code"] == "invalid_image"
     assert runner.calls == {"ctpn": 3, "crnn": 1}  # one detector call per image, one recogniser call
     assert runner.rows["crnn"] == 3
+
+
+def rows_of_bars(*counts: int) -> bytes:
+    """One page with a row of bars per count: as many lines as counts."""
+    page = Image.new("RGB", (400, 130 * len(counts)), "white")
+    for row, bars in enumerate(counts):
+        page.paste(bar_sample(bars=bars).image, (0, row * 130))
+    return encode(page)
+
+
+def test_an_image_beyond_the_shape_or_line_bounds_fails_alone_in_a_batch(tight_service):
+    client, runner = tight_service
+    runner.calls.clear()
+    runner.rows.clear()
+    strip = encode(Image.new("RGB", (20, 2000), "white"))  # 100:1, over OCR_MAX_ASPECT_RATIO (50)
+    dense = rows_of_bars(2, 3, 4)  # 3 lines, over OCR_MAX_LINES (2 here)
+    files = [
+        (io.BytesIO(png(2)), "a.png"),
+        (io.BytesIO(strip), "strip.png"),
+        (io.BytesIO(dense), "dense.png"),
+        (io.BytesIO(png(5)), "d.png"),
+    ]
+    response = client.post("/v1/ocr", data={"image": files}, content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_json()
+    results = response.get_json()["results"]
+    assert texts(results[0]) == ["bars:2"] and texts(results[3]) == ["bars:5"]
+    assert set(results[1]) == {"index", "name", "error"}
+    assert results[1]["error"]["code"] == "unprocessable_image"
+    message = results[1]["error"]["message"]
+    assert "20x2000" in message and "OCR_MAX_ASPECT_RATIO" in message
+    assert set(results[2]) == {"index", "name", "error"}
+    assert results[2]["error"]["code"] == "unprocessable_image"
+    assert "3 text lines; the limit is 2" in results[2]["error"]["message"]
+    assert results[0]["models"] == results[3]["models"] and set(results[0]["models"]) == {"ctpn", "crnn"}
+    # the strip never reaches the detector; the dense page's lines are never read
+    assert runner.calls == {"ctpn": 3, "crnn": 1} and runner.rows["crnn"] == 2
+
+
+def test_alone_the_same_images_are_refused_with_422(tight_service):
+    client = tight_service[0]
+    for data in (encode(Image.new("RGB", (20, 2000), "white")), rows_of_bars(2, 3, 4)):
+        response = client.post("/v1/ocr", data=data, headers={"Content-Type": "image/png"})
+        assert response.status_code == 422 and response.get_json()["error"]["code"] == "unprocessable_image"
+
+
+def test_a_document_page_beyond_the_line_bound_fails_that_document_alone_in_a_batch(tight_service):
+    client = tight_service[0]
+    pdf = image_pdf([bar_sample(bars=2).image, Image.open(io.BytesIO(rows_of_bars(2, 3, 4)))], dpi=150)
+    files = [(io.BytesIO(pdf), "two-pages.pdf"), (io.BytesIO(png(4)), "b.png")]
+    response = client.post("/v1/ocr", data={"image": files}, content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_json()
+    first, second = response.get_json()["results"]
+    assert first["error"]["code"] == "unprocessable_image"
+    assert first["error"]["message"].startswith("page 2: the image has 3 text lines")
+    assert "pages" not in first and texts(second) == ["bars:4"]
 
 
 def test_json_list_batch_and_its_limits(client):

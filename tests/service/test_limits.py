@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -228,3 +229,58 @@ def test_security_headers_can_be_turned_off_for_a_proxy_that_sets_its_own():
             load_settings({"OCR_MODEL_DIR": "/x", "OCR_SECURITY_HEADERS": value}), lambda s: SlowRunner()
         )
         assert app.test_client().get("/healthz").headers.get("X-Content-Type-Options") == expected
+
+
+class ConcurrentDetector(SlowRunner):
+    """ctpn takes `delay_s` per call; records how many ctpn calls ran at once, at most."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__()
+        self.ctpn_delay_s = delay_s
+        self.running = self.most = 0
+        self.lock = threading.Lock()
+
+    def predict(self, model, inputs):
+        if model != "ctpn":
+            return super().predict(model, inputs)
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(self.ctpn_delay_s)
+            return super().predict(model, inputs)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_the_pages_of_one_request_are_detected_page_threads_at_once(threads):
+    runner = ConcurrentDetector(delay_s=0.1)
+    pipe = Pipeline(runner, PipelineConfig(page_threads=threads))
+    started = time.monotonic()
+    results, timings = pipe.read_many([page() for _ in range(6)])
+    elapsed = time.monotonic() - started
+    assert runner.most == threads and runner.calls == 6
+    assert [(r.width, r.height) for r in results] == [(300, 400)] * 6
+    assert all(d is not None and d.budget_s == Settings.timeout_s for d in runner.deadlines)
+    assert elapsed >= 0.6 / threads - 0.05 and timings["total"] >= 1000 * (0.6 / threads - 0.05)
+    assert timings["detect_model"] >= 590  # each image's own stages, summed over the threads
+
+
+def test_page_threads_keep_the_request_deadline_and_start_no_page_after_it():
+    runner = ConcurrentDetector(delay_s=0.3)
+    pipe = Pipeline(runner, PipelineConfig(page_threads=2, deadline_s=0.5))
+    started = time.monotonic()
+    with pytest.raises(BackendTimeout, match=r"0.5 s deadline \(OCR_TIMEOUT_S\) at detection of image"):
+        pipe.read_many([page() for _ in range(12)])
+    assert time.monotonic() - started < 1.0  # not 12 x 0.3 / 2 = 1.8 s
+    assert runner.calls <= 4
+
+
+def test_page_threads_come_from_the_setting():
+    assert Settings().page_threads == 2
+    assert load_settings({"OCR_PAGE_THREADS": "4"}).page_threads == 4
+    assert PipelineConfig.from_settings(load_settings({"OCR_PAGE_THREADS": "1"})).page_threads == 1
+    with pytest.raises(SettingsError, match="OCR_PAGE_THREADS"):
+        load_settings({"OCR_PAGE_THREADS": "0"})

@@ -126,3 +126,19 @@ def test_batch_body_carries_n_image_fields_and_counts_n_images_per_request(load)
     assert [f.read() for f in request.files.getlist("image")] == [b"\x89PNG fake"] * 3
     result = load.summarize("single x3", 1, [0.5, 0.5], errors=0, seconds=1.0, images_per_request=3)
     assert result.images_per_s == 6.0
+
+
+def test_document_body_is_a_pdf_of_n_pages_of_the_image_at_150_dpi(load):
+    import io
+
+    import pypdfium2 as pdfium
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 150), "white").save(buffer, format="PNG")
+    pdf = pdfium.PdfDocument(load.pdf_of(buffer.getvalue(), 6))
+    try:
+        assert len(pdf) == 6
+        assert [tuple(round(v) for v in pdf.get_page_size(i)) for i in range(6)] == [(144, 72)] * 6
+    finally:
+        pdf.close()

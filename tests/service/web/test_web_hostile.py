@@ -93,17 +93,40 @@ def test_absurd_aspect_ratio_is_422_before_decoding(server, width, height):
     assert f"{width}x{height}" in message and "OCR_MAX_ASPECT_RATIO" in message
 
 
-def test_a_page_with_more_lines_than_the_limit_is_422_in_bounded_time(server):
-    # ~470 short lines on 1400x1400: more than OCR_MAX_LINES (256); refused before the lines are
-    # fitted, cropped or read (before issue 13 a page like it took ~58 s and 250 MB).
+def dense_page() -> bytes:
+    """~470 short lines on 1400x1400: more than OCR_MAX_LINES (256)."""
     image = Image.new("L", (1400, 1400), 255)
     draw = ImageDraw.Draw(image)
     for y in range(8, 1380, 20):
         for x in range(8, 1280, 160):
             for k in range(6):
                 draw.rectangle([x + k * 16, y, x + k * 16 + 9, y + 11], fill=0)
-    message = error(timed(lambda: post(server, encode(image), "dense.png"), 15.0), 422, "unprocessable_image")
+    return encode(image)
+
+
+def test_a_page_with_more_lines_than_the_limit_is_422_in_bounded_time(server):
+    # refused before the lines are fitted, cropped or read (before issue 13 a page like it took
+    # ~58 s and 250 MB).
+    message = error(timed(lambda: post(server, dense_page(), "dense.png"), 15.0), 422, "unprocessable_image")
     assert "OCR_MAX_LINES" in message and "the limit is 256" in message
+
+
+def test_in_a_batch_the_strip_and_the_dense_page_fail_alone_and_the_rest_is_read(server, make_sample):
+    # issue 14: a batch image beyond the shape or line bounds gets its own 422-coded error; the
+    # other images of the batch are read, in bounded time.
+    sample = make_sample(2)
+    files = [
+        ("image", ("strip.png", white_png(12, 3000))),
+        ("image", ("dense.png", dense_page())),
+        ("image", ("ok.png", encode(sample.image))),
+    ]
+    response = timed(lambda: requests.post(server.url + "/v1/ocr", files=files, timeout=60), 20.0)
+    assert response.status_code == 200, response.text[:300]
+    strip, dense, ok = response.json()["results"]
+    assert strip["error"]["code"] == dense["error"]["code"] == "unprocessable_image"
+    assert "12x3000" in strip["error"]["message"] and "OCR_MAX_ASPECT_RATIO" in strip["error"]["message"]
+    assert "OCR_MAX_LINES" in dense["error"]["message"] and "lines" not in dense
+    assert sample.matches(read_text(ok)), read_text(ok)
 
 
 # --- bombs of every shape, truncated and polyglot files --------------------------------------------------

@@ -84,3 +84,12 @@ class StandIn:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.proc = None
+
+
+def models_config(models_root: Path, names: tuple[str, ...]) -> str:
+    """A models.config serving each of `names` from `<models_root>/<name>` (highest version)."""
+    configs = "".join(
+        f'  config {{ name: "{name}" base_path: "{models_root / name}" model_platform: "tensorflow" }}\n'
+        for name in names
+    )
+    return "model_config_list {\n" + configs + "}\n"
