@@ -149,7 +149,7 @@ def handle_error(exc: Exception) -> tuple[Response, int] | Response:
         log.log(
             level,
             "%s %s -> %d %s: %s",
-            *(request.method, request.path, exc.http_status, exc.code, exc.message),
+            *(request.method, request.path, exc.http_status, exc.code, exc),  # str(exc): with the detail
             extra=_log_extra(),
         )
         return error_response(exc.http_status, exc.code, exc.message)

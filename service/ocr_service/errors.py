@@ -2,6 +2,10 @@
 
 The pipeline and the runners raise these; the web app's single error handler turns them into
 `{"error": {"code", "message"}}` with `http_status`. Nothing else in the stack knows about HTTP.
+
+`message` is the client's; `detail` carries what only the operator may see (model server addresses,
+paths on the host, the backend's own words) and goes to the log, never into an answer (issue 13,
+item 8).
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ class OcrError(Exception):
     code = "ocr_error"
     http_status = 500
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message if detail is None else f"{message} [{detail}]")
         self.message = message
+        self.detail = detail
 
 
 class InvalidImage(OcrError):

@@ -62,11 +62,11 @@ class PipelineHolder:
                 _, pipeline = self._built.get()
                 pipeline.warmup()
             except OcrError as exc:
-                self._reason = exc.message
-                log.warning("pipeline not ready: %s", exc.message)
+                self._reason = exc.message  # what /readyz shows: no addresses or paths (the log has them)
+                log.warning("pipeline not ready: %s", exc)
                 return False
             except Exception as exc:  # a missing model dir, a bad SavedModel: report, keep serving probes
-                self._reason = f"{type(exc).__name__}: {exc}"
+                self._reason = f"the pipeline failed to load ({type(exc).__name__}; the service log says why)"
                 log.exception("pipeline failed to load")
                 return False
             self._warm_pid = os.getpid()
@@ -111,10 +111,11 @@ class PipelineHolder:
                 return True, "ready"
             return False, "the model backend reports that the models are not available"
         except OcrError as exc:
+            log.warning("not ready: %s", exc)
             return False, exc.message
         except Exception as exc:
             log.exception("readiness check failed")
-            return False, f"{type(exc).__name__}: {exc}"
+            return False, f"the readiness check failed ({type(exc).__name__}; the service log says why)"
 
     def close(self) -> None:
         with self._lock:

@@ -99,11 +99,15 @@ class SavedModelRunner:
         if pinned is not None:
             path = base / str(pinned)
             if not (path / "saved_model.pb").exists():
-                raise BackendUnavailable(f"model {model!r} version {pinned} not found under {base}")
+                raise BackendUnavailable(
+                    f"model {model!r} version {pinned} not found", detail=f"under {base}"
+                )
             return path
         candidates = [p for p in base.glob("*/saved_model.pb") if p.parent.name.isdigit()]
         if not candidates:
-            raise BackendUnavailable(f"model {model!r}: no version directory with a SavedModel under {base}")
+            raise BackendUnavailable(
+                f"model {model!r}: no version directory with a SavedModel", detail=f"under {base}"
+            )
         return max(candidates, key=lambda p: int(p.parent.name)).parent
 
     def _signature(self, model: str):
@@ -127,7 +131,9 @@ class SavedModelRunner:
                     loaded = tf.saved_model.load(str(path))
                     fn = loaded.signatures[SIGNATURE_NAME]
                 except (OSError, KeyError, ValueError, tf.errors.OpError) as exc:
-                    raise BackendUnavailable(f"cannot load {path}: {exc}") from exc
+                    raise BackendUnavailable(
+                        f"model {model!r} cannot be loaded", detail=f"{path}: {exc}"
+                    ) from exc
                 # keep `loaded` alive: fn holds weak refs
                 self._loaded[model] = (loaded, fn, path.name)
             return self._loaded[model][:2]
@@ -146,9 +152,11 @@ class SavedModelRunner:
         try:
             outputs = fn(**{name: tf.constant(np.asarray(value)) for name, value in inputs.items()})
         except (tf.errors.InvalidArgumentError, tf.errors.ResourceExhaustedError) as exc:
-            raise BackendError(f"{model}: {type(exc).__name__}: {exc.message}") from exc
+            raise BackendError(
+                f"{model} refused the call ({type(exc).__name__})", detail=exc.message
+            ) from exc
         except (tf.errors.OpError, TypeError, ValueError) as exc:
-            raise BackendUnavailable(f"{model}: {exc}") from exc
+            raise BackendUnavailable(f"{model} failed", detail=str(exc)) from exc
         return {name: as_text(tensor.numpy()) for name, tensor in outputs.items()}
 
     def ready(self) -> bool:
@@ -221,15 +229,24 @@ class TFServingGrpcRunner:
         details = exc.details() if hasattr(exc, "details") else str(exc)
         if code == grpc.StatusCode.DEADLINE_EXCEEDED:
             return BackendTimeout(
-                f"TF Serving {self.target}: {model} did not answer within the {timeout_s:.3g} s left "
-                "of the request's deadline (OCR_TIMEOUT_S)"
+                f"the model server did not answer ({model}) within the {timeout_s:.3g} s left of the "
+                "request's deadline (OCR_TIMEOUT_S)",
+                detail=f"TF Serving {self.target}",
             )
         if code == grpc.StatusCode.UNAVAILABLE:
-            return BackendUnavailable(f"TF Serving {self.target} unavailable: {details}")
+            return BackendUnavailable(
+                "the model server is unavailable", detail=f"TF Serving {self.target}: {details}"
+            )
         if code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED):
-            return BackendError(f"TF Serving {self.target} {code.name} for {model}: {details}")
+            return BackendError(
+                f"the model server refused the {model} call ({code.name})",
+                detail=f"TF Serving {self.target}: {details}",
+            )
         name = code.name if code is not None else type(exc).__name__
-        return BackendUnavailable(f"TF Serving {self.target} {name} for {model}: {details}")
+        return BackendUnavailable(
+            f"the model server failed the {model} call ({name})",
+            detail=f"TF Serving {self.target}: {details}",
+        )
 
     def predict(self, model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         import grpc
@@ -339,14 +356,19 @@ class TFServingRestRunner:
                 method, url, timeout=(min(timeout_s, 2.0), timeout_s), **kwargs
             )
         except requests.ConnectTimeout as exc:
-            raise BackendUnavailable(f"TF Serving {self.base_url} unreachable: {exc}") from None
+            raise BackendUnavailable(
+                "the model server is unreachable", detail=f"TF Serving {self.base_url}: {exc}"
+            ) from None
         except requests.Timeout:
             raise BackendTimeout(
-                f"TF Serving {self.base_url}: {model} did not answer within the {timeout_s:.3g} s left "
-                "of the request's deadline (OCR_TIMEOUT_S)"
+                f"the model server did not answer ({model}) within the {timeout_s:.3g} s left of the "
+                "request's deadline (OCR_TIMEOUT_S)",
+                detail=f"TF Serving {self.base_url}",
             ) from None
         except requests.RequestException as exc:
-            raise BackendUnavailable(f"TF Serving {self.base_url} unavailable: {exc}") from None
+            raise BackendUnavailable(
+                "the model server is unavailable", detail=f"TF Serving {self.base_url}: {exc}"
+            ) from None
         try:
             body = response.json()
         except ValueError:
@@ -354,19 +376,27 @@ class TFServingRestRunner:
         if not isinstance(body, dict):
             body = {"error": f"not a JSON object: {response.text[:200]!r}"}
             if response.status_code == 200:
-                raise BackendUnavailable(f"TF Serving {self.base_url} for {model}: {body['error']}")
+                raise BackendUnavailable(
+                    f"the model server gave no answer for {model}",
+                    detail=f"TF Serving {self.base_url}: {body['error']}",
+                )
         if response.status_code in (408, 504):
-            raise BackendTimeout(f"TF Serving {self.base_url}: {model}: {body.get('error', response.reason)}")
-        if response.status_code != 200:
-            message = f"TF Serving {self.base_url} HTTP {response.status_code} for {model}: " + str(
-                body.get("error", response.reason)
+            raise BackendTimeout(
+                f"the model server timed out on the {model} call",
+                detail=f"TF Serving {self.base_url}: {body.get('error', response.reason)}",
             )
+        if response.status_code != 200:
+            detail = f"TF Serving {self.base_url}: " + str(body.get("error", response.reason))
             # Down, restarting, or the model not (yet) loaded: an outage. Anything else (400 for
             # INVALID_ARGUMENT / FAILED_PRECONDITION, 429 or 500 for RESOURCE_EXHAUSTED and out of
             # memory): the backend is up and refused this call.
             if response.status_code in (404, 502, 503):
-                raise BackendUnavailable(message)
-            raise BackendError(message)
+                raise BackendUnavailable(
+                    f"the model server cannot serve {model} (HTTP {response.status_code})", detail=detail
+                )
+            raise BackendError(
+                f"the model server refused the {model} call (HTTP {response.status_code})", detail=detail
+            )
         return body
 
     def _dtypes(self, model: str) -> dict[str, np.dtype]:
@@ -378,7 +408,8 @@ class TFServingRestRunner:
                 outputs = body["metadata"]["signature_def"]["signature_def"][SIGNATURE_NAME]["outputs"]
             except (KeyError, TypeError):
                 raise BackendUnavailable(
-                    f"TF Serving {self.base_url}: no {SIGNATURE_NAME} metadata for {model}"
+                    f"the model server has no {SIGNATURE_NAME} signature for {model}",
+                    detail=f"TF Serving {self.base_url}",
                 ) from None
             self._output_dtypes[model] = {
                 name: dtype_by_name(info["dtype"]) for name, info in outputs.items()
@@ -395,7 +426,9 @@ class TFServingRestRunner:
         }
         body = self._request("POST", self._model_url(model) + ":predict", model, json=payload)
         if "outputs" not in body:
-            raise BackendUnavailable(f"TF Serving {self.base_url}: no outputs in the answer for {model}")
+            raise BackendUnavailable(
+                f"the model server answered {model} without outputs", detail=f"TF Serving {self.base_url}"
+            )
         outputs = body["outputs"]
         if not isinstance(outputs, dict) or len(dtypes) == 1 and set(outputs) != set(dtypes):
             outputs = {next(iter(dtypes)): outputs}  # TF Serving unwraps a single output

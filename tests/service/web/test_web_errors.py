@@ -93,13 +93,28 @@ def test_unexpected_exception_is_a_500_without_traceback_and_is_logged_with_the_
 
 def test_backend_timeout_is_504(client, runner):
     client.get("/readyz")
-    runner.failure = BackendTimeout("TF Serving 127.0.0.1:8500: ctpn took longer than 10 s")
+    runner.failure = BackendTimeout("ctpn took longer than 10 s", detail="TF Serving 10.1.2.3:8500")
     response = client.post("/v1/ocr", data=IMAGE, headers={"Content-Type": "image/png"})
     assert response.status_code == 504
     assert response.get_json()["error"] == {
         "code": "backend_timeout",
-        "message": "TF Serving 127.0.0.1:8500: ctpn took longer than 10 s",
+        "message": "ctpn took longer than 10 s",
     }
+
+
+def test_errors_and_readyz_keep_internal_addresses_and_paths_in_the_log(client, runner, caplog):
+    """Issue 13 item 8: the model server's address and the host's paths are the operator's (the
+    log), not the client's (the answer, /readyz)."""
+    client.get("/readyz")
+    runner.failure = BackendUnavailable(
+        "the model server is unavailable", detail="TF Serving 10.1.2.3:8500: connection refused"
+    )
+    with caplog.at_level(logging.INFO, logger="ocr_service"):
+        response = client.post("/v1/ocr", data=IMAGE, headers={"Content-Type": "image/png"})
+    assert response.status_code == 503
+    assert response.get_json()["error"]["message"] == "the model server is unavailable"
+    assert "10.1.2.3" not in response.get_data(as_text=True)
+    assert any("10.1.2.3:8500: connection refused" in r.getMessage() for r in caplog.records)
 
 
 def test_backend_gone_after_start_is_503_and_readyz_says_so(client, runner):

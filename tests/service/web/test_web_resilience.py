@@ -6,6 +6,7 @@ never a 500) and that the service recovers by itself.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -67,10 +68,13 @@ def test_missing_models_answer_503_with_the_reason_and_recover(model_dir, make_s
         assert service.wait_until("/healthz", 200).json() == {"status": "ok"}
         not_ready = service.wait_until("/readyz", 503).json()
         assert not_ready["status"] == "not_ready" and "no version directory" in not_ready["reason"]
+        assert str(models) not in not_ready["reason"]  # the path is the log's, not the client's
         sample = make_sample(1)
         status, body = post(service.url, encode(sample.image))
         assert status == 503 and body["error"]["code"] == "backend_unavailable"
-        assert "no version directory" in body["error"]["message"]
+        assert (
+            "no version directory" in body["error"]["message"] and str(models) not in body["error"]["message"]
+        )
 
         for name in ("ctpn", "crnn"):  # the operator copies the models in; no restart
             shutil.copytree(model_dir / name, models / name)
@@ -115,6 +119,7 @@ def test_tfserving_down_returns_503_and_recovers(protocol, model_dir, make_sampl
         assert service.wait_until("/readyz", 503).json()["status"] == "not_ready"
         status, body = post(service.url, encode(sample.image))
         assert status == 503 and body["error"]["code"] == "backend_unavailable"
+        assert str(standin.grpc_port) not in json.dumps(body)  # no internal address in the answer
 
         standin.start()
         service.wait_until("/readyz", 200, timeout_s=150)
