@@ -79,6 +79,8 @@ def ocr_compat() -> Response:
             "orgWidth": result.width,
             "content": "".join(line.text + " " for line in result.lines),
             "models": result.models,  # not in the original: the model versions that read it
+            # not in the original either, and only with OCR_ORIENT on: the turn applied to read it
+            **({"rotation": result.rotation} if result.rotation is not None else {}),
         }
     )
 

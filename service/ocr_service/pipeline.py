@@ -137,28 +137,20 @@ class Pipeline:
             return self._read(image, due)
 
     def _read(self, image: bytes | np.ndarray, due: deadline.Deadline) -> OcrResult:
-        clock = _Stopwatch()
+        started = time.perf_counter()
         config = self.config
         if isinstance(image, bytes | bytearray):
             rgb = decode_image(image, config.max_pixels, config.max_aspect_ratio)
         else:
             rgb = array_to_rgb(image)
             check_shape(rgb.shape[1], rgb.shape[0], config.max_pixels, config.max_aspect_ratio)
-        height, width = rgb.shape[:2]
-        clock.lap("decode")
-        if min(height, width) < config.min_side:
-            return OcrResult(width, height, [], clock.finish())
-
-        due.check("detection")
-        models: dict[str, str | None] = {}
-        quads = self._detect(rgb, clock, models)
-        if not quads:
-            return OcrResult(width, height, [], clock.finish(), models=models)
-        check_lines(len(quads), config.max_lines)
-        quads = [quads[i] for i in reading_order(quads)]
-        due.check("recognition")
-        lines = self._recognize(rgb, quads, clock, due, models)
-        return OcrResult(width, height, lines, clock.finish(), models=models)
+        decode_ms = (time.perf_counter() - started) * 1000.0
+        # One image is a batch of one: the same stages, orientation included (OCR_ORIENT).
+        (result,), timings = self._read_many([rgb], due, True, 0.0, False, False)
+        for stage in ("decode", "total"):
+            timings[stage] = round(timings.get(stage, 0.0) + decode_ms, 2)
+        result.timings_ms = timings
+        return result
 
     def served_version(self, model: str) -> str | None:
         """The version of `model` that answered this thread's last call (None: the runner cannot tell)."""
@@ -180,28 +172,6 @@ class Pipeline:
             raise
         clock.lap("detect_postprocess")
         return quads
-
-    def _recognize(
-        self,
-        rgb: np.ndarray,
-        quads: list[np.ndarray],
-        clock: _Stopwatch,
-        due: deadline.Deadline,
-        models: dict[str, str | None],
-    ) -> list[Line]:
-        gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)  # once per page, not once per line
-        crops = [crop_line(gray, quad) for quad in quads]
-        clock.lap("recognize_preprocess")
-        texts, confidences, _ = self._run_recognizer(crops, due=due, models=models)
-        clock.lap("recognize_model")
-        lines = []
-        # Runners return text outputs as str (ocr_service.runners decodes them, one place for all modes).
-        for quad, text, confidence in zip(quads, texts, confidences, strict=True):
-            if not text.strip():
-                continue  # a detection the recogniser reads as nothing is not a line
-            lines.append(Line(text=text, confidence=round(float(confidence), 4), box=_box(quad)))
-        clock.lap("assemble")
-        return lines
 
     def read_many(
         self,

@@ -7,6 +7,8 @@ Serving stand-in serving the same three SavedModels), on a page of several lines
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 import pytest
 from ocr_service import orientation
@@ -141,6 +143,17 @@ def test_pdf_pages_say_their_rotation(oriented, page_and_upright_answer):
     # the PDF's pages are the page re-encoded: compare without the spaces the recogniser may drop
     expected = [squeeze(t) for t in texts]
     assert [[squeeze(line["text"]) for line in p["lines"]] for p in body["pages"]] == [expected, expected]
+
+
+def test_the_legacy_endpoint_reads_a_turned_page_upright_too(oriented, page_and_upright_answer):
+    page, _, upright = page_and_upright_answer
+    turned = Image.fromarray(np.rot90(np.asarray(page), 3))
+    payload = {"img": base64.b64encode(encode(turned)).decode()}
+    response = oriented.post("/ocr", json=payload)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["rotation"] == 270 and "orient" in body["models"]
+    assert [w["word"] for w in body["prism_wordsInfo"]] == [line["text"] for line in upright["lines"]]
 
 
 def test_without_the_setting_answers_have_no_rotation_and_orient_is_not_needed(tmp_path):

@@ -19,11 +19,11 @@ from tensorflow_serving.config import model_server_config_pb2
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "service" / "tfserving"
 
 
-def test_models_config_serves_ctpn_and_crnn_latest_version_from_models():
+def test_models_config_serves_the_three_models_latest_version_from_models():
     config = tfserving_config.parse_model_server_config((CONFIG_DIR / "models.config").read_text())
     assert isinstance(config, model_server_config_pb2.ModelServerConfig)
     models = {m.name: m for m in config.model_config_list.config}
-    assert sorted(models) == ["crnn", "ctpn"]
+    assert sorted(models) == ["crnn", "ctpn", "orient"]  # orient: the page-orientation classifier
     for name, model in models.items():
         assert model.base_path == f"/models/{name}"
         assert model.model_platform == "tensorflow"
