@@ -2,6 +2,7 @@
 
     ocr-client scan.png                       # the text, one line per detected line
     ocr-client contract.pdf                   # the text page by page ("--- page 2 ---")
+    ocr-client sideways.png                   # service with OCR_ORIENT on: stderr says "read turned 90 ..."
     ocr-client --format json photos/          # one JSON object per image (JSON Lines), progress bar
     ocr-client --url http://10.0.0.5:8080 a.jpg b.jpg
 
@@ -61,13 +62,25 @@ def read_file(session: requests.Session, url: str, path: Path, timeout: float) -
 
 
 def as_text(result: dict) -> str:
-    """The lines of an image; a document's page by page, each under a "--- page N ---" header."""
+    """The lines of an image; a document's page by page, each under a "--- page N ---" header
+    ("--- page N, turned 90 ---" when the service turned it upright to read it: OCR_ORIENT)."""
     if "pages" in result:
         return "\n".join(
-            "\n".join([f"--- page {page['page']} ---", *(line["text"] for line in page["lines"])])
+            "\n".join(
+                [
+                    f"--- page {page['page']}{_turned(page, ', ')} ---",
+                    *(line["text"] for line in page["lines"]),
+                ]
+            )
             for page in result["pages"]
         )
     return "\n".join(line["text"] for line in result.get("lines", []))
+
+
+def _turned(result: dict, prefix: str = "") -> str:
+    """'turned 90' (clockwise degrees) for an image or page the service turned to read; '' if read as sent."""
+    rotation = result.get("rotation")
+    return f"{prefix}turned {rotation}" if rotation else ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,6 +129,10 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 text = as_text(result)
                 tqdm.write(f"==> {path} <==\n{text}" if show_names else text, file=sys.stdout)
+                if _turned(result):  # an image (not a document: its pages say it in their headers)
+                    tqdm.write(
+                        f"ocr-client: {path}: read {_turned(result)} degrees clockwise", file=sys.stderr
+                    )
     return 1 if failures else 0
 
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from ocr_service import orientation
 from ocr_service.settings import Settings, load_settings
-from ocrstack_testing.web import SAMPLE_TEXTS, _train_font_file, bundled_models_present, encode
-from PIL import Image, ImageDraw, ImageFont
+from ocrstack_testing.web import bundled_models_present, encode, text_page
+from PIL import Image
 
 # --- geometry and vote (no models) -----------------------------------------------------------------
 
@@ -54,18 +54,6 @@ def test_orientation_is_off_by_default_and_on_from_its_setting():
 
 
 # --- the service, both modes, bundled models ------------------------------------------------------------
-
-
-def text_page() -> tuple[Image.Image, list[str]]:
-    """Five lines of business text, 28 px, on a 900 x 520 page (upright)."""
-    path, index = _train_font_file()
-    font = ImageFont.truetype(path, 28, index=index)
-    page = Image.new("RGB", (900, 520), "white")
-    draw = ImageDraw.Draw(page)
-    texts = list(SAMPLE_TEXTS[:5])
-    for row, text in enumerate(texts):
-        draw.text((50, 40 + 95 * row), text, font=font, fill="black")
-    return page, texts
 
 
 def squeeze(text: str) -> str:

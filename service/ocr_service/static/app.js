@@ -110,14 +110,19 @@
       list.append(item);
     }
     const t = data.timings_ms || {};
-    timings.textContent = `${data.width}×${data.height} px · ${Math.round(t.total || 0)} ms · request ${data.request_id}`;
+    // With OCR_ORIENT on, the service says how it turned the image to read it; the boxes are
+    // still in the image as sent, so they are drawn over it unchanged.
+    const turned = data.rotation ? ` · read turned ${data.rotation}° clockwise` : "";
+    canvas.dataset.rotation = String(data.rotation || 0);
+    timings.textContent = `${data.width}×${data.height} px${turned} · ${Math.round(t.total || 0)} ms · request ${data.request_id}`;
   }
 
   function showPages(data) {
     data.pages.forEach((page) => {
       const option = document.createElement("option");
       option.value = String(page.page);
-      option.textContent = `Page ${page.page} (${page.lines.length} line(s)${page.text_layer ? ", text layer" : ""})`;
+      const turned = page.rotation ? `, turned ${page.rotation}°` : "";
+      option.textContent = `Page ${page.page} (${page.lines.length} line(s)${page.text_layer ? ", text layer" : ""}${turned})`;
       pageSelect.append(option);
     });
     const showPage = () => {

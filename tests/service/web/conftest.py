@@ -83,3 +83,21 @@ def service_survives(server, make_sample):
     assert response.status_code == 200, response.text
     assert sample.matches(read_text(response.json()))
     assert server.workers() == before, "a worker died or was replaced"
+
+
+@pytest.fixture(scope="session")
+def oriented_server(tmp_path_factory) -> Iterator[Gunicorn]:
+    """1 worker x 2 threads with OCR_ORIENT=on over the bundled models (orient included)."""
+    if not (BUNDLED_MODELS / "orient" / "1" / "saved_model.pb").is_file() or not USE_BUNDLED:
+        pytest.skip("needs the bundled models, models/orient/1 included")
+    service = Gunicorn(
+        {"OCR_MODE": "single", "OCR_MODEL_DIR": str(BUNDLED_MODELS), "OCR_ORIENT": "on",
+         "OCR_WORKERS": "1", "OCR_THREADS": "2", "OCR_TIMEOUT_S": "30"},
+        tmp_path_factory.mktemp("gunicorn_oriented"),
+    )  # fmt: skip
+    service.start()
+    try:
+        service.wait_until("/readyz", 200)
+        yield service
+    finally:
+        service.stop()

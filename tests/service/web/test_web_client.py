@@ -6,7 +6,9 @@ import json
 import subprocess
 import sys
 
-from ocrstack_testing.web import encode, free_port
+import numpy as np
+from ocrstack_testing.web import encode, free_port, text_page
+from PIL import Image
 
 
 def run_client(*args: str) -> subprocess.CompletedProcess:
@@ -74,3 +76,26 @@ def test_pdf_prints_page_by_page(server, make_sample, tmp_path):
     assert first.startswith("--- page 1 ---\n")
     assert samples[0].matches(first.removeprefix("--- page 1 ---\n").rstrip("\n"))
     assert samples[1].matches(second.rstrip("\n"))
+
+
+def test_turned_pages_are_read_and_the_client_says_how_they_were_turned(oriented_server, tmp_path):
+    from ocrstack_testing.pdf import image_pdf
+
+    page, texts = text_page()
+    sideways = Image.fromarray(np.rot90(np.asarray(page), 1))  # a quarter turn counter-clockwise
+    (tmp_path / "sideways.png").write_bytes(encode(sideways))
+    done = run_client("--url", oriented_server.url, str(tmp_path / "sideways.png"))
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == f"ocr-client: {tmp_path / 'sideways.png'}: read turned 90 degrees clockwise\n"
+    assert [squeeze(t) for t in done.stdout.splitlines()] == [squeeze(t) for t in texts]
+
+    upside_down = Image.fromarray(np.rot90(np.asarray(page), 2))
+    (tmp_path / "two.pdf").write_bytes(image_pdf([page, upside_down], dpi=150))
+    done = run_client("--url", oriented_server.url, str(tmp_path / "two.pdf"))
+    assert (done.returncode, done.stderr) == (0, "")  # a document's pages say it in their headers
+    headers = [line for line in done.stdout.splitlines() if line.startswith("--- page")]
+    assert headers == ["--- page 1 ---", "--- page 2, turned 180 ---"]
+
+
+def squeeze(text: str) -> str:
+    return "".join(text.split())  # the recogniser may read a space or not between 00 and 元

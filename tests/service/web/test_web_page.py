@@ -10,9 +10,11 @@ import os
 import re
 import shutil
 
+import numpy as np
 import pytest
 import requests
-from ocrstack_testing.web import encode
+from ocrstack_testing.web import encode, text_page
+from PIL import Image
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -128,3 +130,24 @@ def test_pdf_upload_shows_a_page_picker_and_the_chosen_page(server, browser, mak
         assert canvas.get_attribute("data-boxes") == str(len(page["lines"]))
         size = (int(canvas.get_attribute("width")), int(canvas.get_attribute("height")))
         assert size == (page["width"], page["height"])  # the page as rendered at OCR_PDF_DPI
+
+
+def test_a_page_sent_sideways_is_shown_with_the_turn_that_read_it(oriented_server, browser, tmp_path):
+    page, _ = text_page()
+    path = tmp_path / "sideways.png"
+    path.write_bytes(encode(Image.fromarray(np.rot90(np.asarray(page), 3))))  # turned clockwise
+    url = oriented_server.url
+    api = requests.post(url + "/v1/ocr", files={"image": path.read_bytes()}, timeout=60).json()
+    assert api["rotation"] == 270 and api["lines"]
+
+    browser.get(url + "/")
+    browser.find_element(By.ID, "file-input").send_keys(str(path))
+    WebDriverWait(browser, 60).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#lines .line-text")))
+    texts = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#lines .line-text")]
+    assert texts == [line["text"] for line in api["lines"]]
+    assert "read turned 270° clockwise" in browser.find_element(By.ID, "timings").text
+    canvas = browser.find_element(By.ID, "canvas")
+    assert canvas.get_attribute("data-rotation") == "270"
+    # drawn over the image as sent: the canvas has its size, not the upright page's
+    size = (int(canvas.get_attribute("width")), int(canvas.get_attribute("height")))
+    assert size == (page.height, page.width)

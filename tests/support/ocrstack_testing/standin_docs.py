@@ -12,9 +12,15 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-WORDS = (
-    ("the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "invoice")
-    + ("total", "amount", "date", "2024", "No.", "17", "price", "EUR")
+WORDS = ("the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "invoice") + (
+    "total",
+    "amount",
+    "date",
+    "2024",
+    "No.",
+    "17",
+    "price",
+    "EUR",
 )
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", os.path.expanduser("~/.fonts"))
 

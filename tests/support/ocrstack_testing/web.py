@@ -202,6 +202,21 @@ def text_sample(variant: int = 0, size: tuple[int, int] = (720, 140)) -> Sample:
     return Sample(image, text, exact=False)
 
 
+def text_page() -> tuple[Image.Image, list[str]]:
+    """Five lines of business text, 28 px, on a 900 x 520 page (upright): enough ink for the
+    page-orientation classifier to vote on (the bundled models read it)."""
+    from PIL import ImageDraw, ImageFont
+
+    path, index = _train_font_file()
+    font = ImageFont.truetype(path, 28, index=index)
+    page = Image.new("RGB", (900, 520), "white")
+    draw = ImageDraw.Draw(page)
+    texts = list(SAMPLE_TEXTS[:5])
+    for row, text in enumerate(texts):
+        draw.text((50, 40 + 95 * row), text, font=font, fill="black")
+    return page, texts
+
+
 def encode(image: Image.Image, fmt: str = "PNG", **params) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **params)
