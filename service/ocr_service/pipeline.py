@@ -254,14 +254,20 @@ class Pipeline:
         recognizer: dict[str, str | None] = {}
         texts, confidences, per_char = self._run_recognizer(crops, characters, due, recognizer)
         clock.lap("recognize_model")
+        turned: set[int] = set()
+        if config.orient:
+            turned = self._reread_turned(crops, texts, confidences, per_char, characters, due)
+            clock.lap("recognize_turned")
         for result, quads in zip(results, found, strict=True):
             if quads:
                 result.models.update(recognizer)
-        read = iter(zip(texts, confidences, per_char, crops, strict=True))
+        read = iter(enumerate(zip(texts, confidences, per_char, crops, strict=True)))
         for result, quads in zip(results, found, strict=True):
             for quad in quads:
-                text, confidence, positions, crop = next(read)
+                index, (text, confidence, positions, crop) = next(read)
                 if text.strip() and confidence >= min_confidence:
+                    if index in turned:  # read the other way up: its text starts at the far corner
+                        quad = np.roll(quad, 2, axis=0)
                     sent = _as_sent(quad, result)
                     line = Line(text, round(float(confidence), 4), _box(sent))
                     if positions is not None:
@@ -270,6 +276,30 @@ class Pipeline:
                     result.lines.append(line)
         clock.lap("assemble")
         return results, clock.finish()
+
+    def _reread_turned(
+        self,
+        crops: list[np.ndarray],
+        texts: list[str],
+        confidences: list[float],
+        per_char: list,
+        characters: bool,
+        due: deadline.Deadline,
+    ) -> set[int]:
+        """The 180-degree check per line (ocr_service.orientation): the lines read with little
+        confidence are read again turned over, in one recogniser call; where the turned reading is
+        clearly better it replaces the first (in place, crop included). Returns their indexes."""
+        doubtful = [i for i, c in enumerate(confidences) if c < orientation.LINE_RECHECK_BELOW]
+        if not doubtful:
+            return set()
+        over = [np.ascontiguousarray(crops[i][::-1, ::-1]) for i in doubtful]
+        again = self._run_recognizer(over, characters, due)
+        turned = set()
+        for i, crop, text, confidence, chars in zip(doubtful, over, *again, strict=True):
+            if confidence >= confidences[i] + orientation.LINE_FLIP_MARGIN:
+                texts[i], confidences[i], per_char[i], crops[i] = text, confidence, chars, crop
+                turned.add(i)
+        return turned
 
     def _orient(self, rgb: np.ndarray, clock: _Stopwatch, result: OcrResult) -> np.ndarray:
         """The image turned upright by the `orient` model's vote (ocr_service.orientation); sets

@@ -133,6 +133,22 @@ def test_pdf_pages_say_their_rotation(oriented, page_and_upright_answer):
     assert [[squeeze(line["text"]) for line in p["lines"]] for p in body["pages"]] == [expected, expected]
 
 
+def test_a_line_printed_upside_down_on_an_upright_page_is_read_turned_over(oriented):
+    page, texts = text_page()
+    pixels = np.asarray(page).copy()
+    top, bottom = 40 + 95 * 2 - 10, 40 + 95 * 2 + 50  # the third line's band, turned in place
+    pixels[top:bottom] = pixels[top:bottom][::-1, ::-1]
+    response = oriented.post(
+        "/v1/ocr", data=encode(Image.fromarray(pixels)), headers={"Content-Type": "image/png"}
+    )
+    body = response.get_json()
+    assert body["rotation"] == 0  # the page is upright: only the line is not
+    assert [squeeze(line["text"]) for line in body["lines"]] == [squeeze(t) for t in texts]
+    box = np.array(body["lines"][2]["box"])
+    assert box[0, 0] > box[2, 0] and box[0, 1] > box[2, 1]  # its text starts at the bottom-right corner
+    assert top <= box[:, 1].min() and box[:, 1].max() <= bottom
+
+
 def test_the_legacy_endpoint_reads_a_turned_page_upright_too(oriented, page_and_upright_answer):
     page, _, upright = page_and_upright_answer
     turned = Image.fromarray(np.rot90(np.asarray(page), 3))
