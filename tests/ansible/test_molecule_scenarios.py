@@ -81,7 +81,7 @@ def molecule(
 
 
 def output(result: subprocess.CompletedProcess) -> str:
-    return (result.stdout + result.stderr)[-12000:]
+    return (result.stdout + result.stderr)[-30000:]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -106,6 +106,13 @@ def test_load_balancer_wants_https_and_an_api_key(host):
 
 
 @pytest.mark.skipif(A_MODE != "single", reason="the drill runs once, before the flip")
+def failure(result: dict, since: float) -> dict:
+    """A failed request of ocr_load.py, short: when it started (s after `since`), its status, who
+    answered, and the first words of the error."""
+    return {"at_s": round(result["start"] - since, 1), "status": result["status"],
+            "served_by": result.get("served_by"), "error": (result.get("error") or "")[:160]}  # fmt: skip
+
+
 def test_host_b_fails_under_load_and_no_client_request_fails(host):
     b = other("site-b")
     log = "/tmp/drill.jsonl"
@@ -126,7 +133,7 @@ def test_host_b_fails_under_load_and_no_client_request_fails(host):
         time.sleep(2)
     results = [json.loads(line) for line in host.file(log).content_string.splitlines()]
 
-    failed = [r for r in results if r["status"] != 200 or not r.get("found")]
+    bad = failed(results)
     after_stop = [r for r in results if r["start"] > stopped_at]
     # B's last answer after the stop began: its in-flight requests finish (graceful stop), then the
     # load balancer's checks take it out
@@ -136,16 +143,18 @@ def test_host_b_fails_under_load_and_no_client_request_fails(host):
     back = [r["end"] for r in results if r.get("served_by") == "site-b" and r["start"] > started_at]
     figures = {
         "requests": len(results),
-        "failed": len(failed),
+        "failed": len(bad),
         "requests_while_b_down": len([r for r in after_stop if r["start"] < started_at]),
         "b_last_answer_after_stop_s": round(max(b_while_down) - stopped_at, 1) if b_while_down else 0.0,
         "b_back_in_pool_after_start_s": round(min(back) - started_at, 1) if back else None,
         "slowest_request_s": round(max(r["end"] - r["start"] for r in results), 1),
+        # what a failed request met, on the same line (the CI log keeps it when the rest is cut)
+        "failures": [failure(r, stopped_at) for r in bad[:3]],
     }
     (EPHEMERAL / "drill.json").write_text(json.dumps(figures))
     print("failure drill:", figures)
     lb_log = host.run("docker logs --tail 60 ocrstack-lb 2>&1").stdout
-    assert failed == [], f"{failed[:5]}\nload balancer log:\n{lb_log}"
+    assert bad == [], f"{bad[:5]}\nload balancer log:\n{lb_log}"
     assert figures["requests_while_b_down"] > 0
     assert not any(
         r.get("served_by") == "site-b" for r in after_stop if stopped_at + 5 < r["start"] < started_at
@@ -221,7 +230,7 @@ def test_a_broken_model_stops_the_rollout_rolls_its_host_back_and_no_client_noti
     and never get an answer of crnn 2."""
     models = EPHEMERAL / "models-broken"
     shutil.rmtree(models, ignore_errors=True)
-    for name in ("ctpn", "crnn"):
+    for name in ("ctpn", "crnn", "orient"):  # every model the hosts serve (ocr_stack_models)
         shutil.copytree(REPO / "models" / name, models / name)
     subprocess.run(
         [sys.executable, str(Path(__file__).parents[1] / "files" / "broken_model.py"),
@@ -239,6 +248,7 @@ def test_a_broken_model_stops_the_rollout_rolls_its_host_back_and_no_client_noti
         "failed": len(failed(results)),
         "answers_by_crnn_2": len([r for r in results if (r.get("models") or {}).get("crnn") == "2"]),
         "rollout_s": round(took),
+        "failures": [failure(r, started) for r in failed(results)[:3]],
     }
     print("broken model rollout:", figures)
     out = result.stdout[-8000:] + result.stderr[-2000:]
@@ -388,6 +398,7 @@ def test_a_release_upgrade_rolls_host_by_host_under_load_and_prunes_the_old_rele
         "served_by": sorted({r.get("served_by") or "" for r in results}),
         "slowest_request_s": round(max(r["end"] - r["start"] for r in results), 1),
         "rollout_s": round(took),
+        "failures": [failure(r, started) for r in failed(results)[:3]],
     }
     print("release upgrade under load:", figures)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
