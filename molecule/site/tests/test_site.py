@@ -105,7 +105,6 @@ def test_load_balancer_wants_https_and_an_api_key(host):
     assert host.check_output(HEALTHZ) == "200"
 
 
-@pytest.mark.skipif(A_MODE != "single", reason="the drill runs once, before the flip")
 def failure(result: dict, since: float) -> dict:
     """A failed request of ocr_load.py, short: when it started (s after `since`), its status, who
     answered, and the first words of the error."""
@@ -113,6 +112,7 @@ def failure(result: dict, since: float) -> dict:
             "served_by": result.get("served_by"), "error": (result.get("error") or "")[:160]}  # fmt: skip
 
 
+@pytest.mark.skipif(A_MODE != "single", reason="the drill runs once, before the flip")
 def test_host_b_fails_under_load_and_no_client_request_fails(host):
     b = other("site-b")
     log = "/tmp/drill.jsonl"
