@@ -138,15 +138,13 @@ class Pipeline:
 
     def _read(self, image: bytes | np.ndarray, due: deadline.Deadline) -> OcrResult:
         started = time.perf_counter()
-        config = self.config
         if isinstance(image, bytes | bytearray):
-            rgb = decode_image(image, config.max_pixels, config.max_aspect_ratio)
-        else:
-            rgb = array_to_rgb(image)
-            check_shape(rgb.shape[1], rgb.shape[0], config.max_pixels, config.max_aspect_ratio)
+            config = self.config
+            image = decode_image(image, config.max_pixels, config.max_aspect_ratio)
         decode_ms = (time.perf_counter() - started) * 1000.0
-        # One image is a batch of one: the same stages, orientation included (OCR_ORIENT).
-        (result,), timings = self._read_many([rgb], due, True, 0.0, False, False)
+        # One image is a batch of one: the same stages, orientation included (OCR_ORIENT); an array
+        # is converted and its shape checked there, as every batch's images are.
+        (result,), timings = self._read_many([image], due, True, 0.0, False, False)
         for stage in ("decode", "total"):
             timings[stage] = round(timings.get(stage, 0.0) + decode_ms, 2)
         result.timings_ms = timings
