@@ -37,6 +37,7 @@ class PipelineHolder:
         self._built: PerProcess[tuple[ModelRunner, Pipeline]] = PerProcess(self._build, _close_runner)
         self._warm_pid: int | None = None  # the process whose pipeline is warmed up
         self._reason = "the models have not been loaded yet"
+        self._unready_logged = ""  # the last readiness failure logged: /readyz is polled every second
         self._last_attempt = float("-inf")
 
     def _build(self) -> tuple[ModelRunner, Pipeline]:
@@ -108,10 +109,13 @@ class PipelineHolder:
             return False, self._reason
         try:
             if built[0].ready():
+                self._unready_logged = ""  # a later outage is logged again
                 return True, "ready"
             return False, "the model backend reports that the models are not available"
         except OcrError as exc:
-            log.warning("not ready: %s", exc)
+            if str(exc) != self._unready_logged:  # once per cause, with its detail, not once per probe
+                self._unready_logged = str(exc)
+                log.warning("not ready: %s", exc)
             return False, exc.message
         except Exception as exc:
             log.exception("readiness check failed")
