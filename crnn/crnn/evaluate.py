@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from crnn import metrics
-from crnn.preprocess import batch_crops
+from crnn.preprocess import batch_crops, width_groups
 
 
 def _predictor(path: Path) -> Callable[[np.ndarray, np.ndarray], list[str]]:
@@ -67,10 +67,8 @@ def make_eval_set(count: int, seed: int, split: str) -> tuple[list[np.ndarray], 
 def evaluate(path: Path, count: int, seed: int, split: str, batch_size: int = 32) -> dict:
     predict = _predictor(Path(path))
     crops, refs = make_eval_set(count, seed, split)
-    order = np.argsort([c.shape[1] for c in crops])  # similar widths per batch
     preds: list[str] = [""] * len(crops)
-    for i in range(0, len(order), batch_size):
-        idx = order[i : i + batch_size]
+    for idx in width_groups([c.shape[1] for c in crops], batch_size):  # similar widths per call
         images, widths = batch_crops([crops[j] for j in idx])
         for j, text in zip(idx, predict(images, widths), strict=True):
             preds[j] = text

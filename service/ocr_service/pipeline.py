@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from crnn.preprocess import batch_crops, crop_line
+from crnn.preprocess import batch_crops, crop_line, width_groups
 from ctpn.postprocess import TooManyLines, detect_lines, page_outputs, reading_order
 from ctpn.preprocess import prepare
 
@@ -36,7 +36,7 @@ class PipelineConfig:
     # Below this many pixels on a side an image cannot hold a readable line; answer without
     # running the models.
     min_side: int = 8
-    # Lines per recogniser call. Real pages fit in one call (one round trip in tfserving mode);
+    # Lines per recogniser call, at most (lines are grouped by width into calls: width_groups);
     # the bound matches max_batch_size in service/tfserving/batching.config, which TF Serving
     # enforces per request when batching is on.
     max_lines_per_call: int = 64
@@ -184,7 +184,8 @@ class Pipeline:
 
         Each image is detected on its own (ctpn inputs differ in size), then the lines of all the
         images go to the recogniser together, `config.max_lines_per_call` per call: N images of a
-        few lines each cost about one recogniser call instead of N. Returns one result per image,
+        few lines each cost about one recogniser call instead of N (lines are grouped by width,
+        `crnn.preprocess.width_groups`). Returns one result per image,
         in order, and the timings of the whole batch. `min_confidence` drops lines read with less;
         `characters` adds each line's characters (NotSupported if the crnn model cannot).
         `partial`: an image refused by the bounds on shape (OCR_MAX_PIXELS, OCR_MAX_ASPECT_RATIO) or
@@ -364,21 +365,21 @@ class Pipeline:
         char_confidence, width the model saw) from the crnn outputs of that name. `due`: checked
         before each line batch (a page with many lines cannot outlive its request); `models` gets
         the crnn version that answered."""
-        texts: list[str] = []
-        confidences: list[float] = []
-        per_char: list[tuple[np.ndarray, np.ndarray, int] | None] = []
-        step = self.config.max_lines_per_call
-        for start in range(0, len(crops), step):
+        texts: list[str] = [""] * len(crops)
+        confidences: list[float] = [0.0] * len(crops)
+        per_char: list[tuple[np.ndarray, np.ndarray, int] | None] = [None] * len(crops)
+        # Lines of similar width share a call (a call pads every crop to its widest).
+        groups = width_groups([crop.shape[1] for crop in crops], self.config.max_lines_per_call)
+        for number, group in enumerate(groups, 1):
             if due is not None:
-                due.check(f"line batch {start // step + 1} of {-(-len(crops) // step)}")
-            images, widths = batch_crops(crops[start : start + step])
+                due.check(f"line batch {number} of {len(groups)}")
+            images, widths = batch_crops([crops[i] for i in group])
             outputs = self.runner.predict("crnn", {"images": images, "widths": widths})
             if models is not None:
                 models["crnn"] = self.served_version("crnn")
-            texts.extend(outputs["text"])
-            confidences.extend(float(c) for c in outputs["confidence"])
+            for i, text, confidence in zip(group, outputs["text"], outputs["confidence"], strict=True):
+                texts[i], confidences[i] = text, float(confidence)
             if not characters:
-                per_char.extend([None] * len(widths))
                 continue
             if "char_columns" not in outputs or "char_confidence" not in outputs:
                 raise NotSupported(
@@ -386,8 +387,9 @@ class Pipeline:
                     "'char_confidence' (crnn.export of this release); the model served has "
                     + ", ".join(sorted(outputs))
                 )
-            rows = zip(outputs["char_columns"], outputs["char_confidence"], widths, strict=True)
-            per_char.extend((s, p, int(w)) for s, p, w in rows)
+            rows = zip(group, outputs["char_columns"], outputs["char_confidence"], widths, strict=True)
+            for i, columns, probs, width in rows:
+                per_char[i] = (columns, probs, int(width))
         return texts, confidences, per_char
 
     def warmup(self) -> None:

@@ -1,5 +1,5 @@
 import numpy as np
-from crnn.preprocess import batch_crops, crop_line, stretch_contrast
+from crnn.preprocess import batch_crops, crop_line, stretch_contrast, width_groups
 
 
 def _boxed_image():
@@ -85,3 +85,36 @@ def test_a_crop_without_contrast_is_left_as_it_is():
     blank = np.full((32, 100), 180, np.uint8)
     blank[:, 50:] = 190
     assert np.array_equal(stretch_contrast(blank), blank)
+
+
+def _check_partition(groups: list[list[int]], widths: list[int], max_batch: int) -> None:
+    assert sorted(i for g in groups for i in g) == list(range(len(widths)))  # every crop once
+    assert all(0 < len(g) <= max_batch for g in groups)
+    edges = [(min(widths[i] for i in g), max(widths[i] for i in g)) for g in groups]
+    assert all(high <= next_low for (_, high), (next_low, _) in zip(edges, edges[1:]))  # no overlap
+
+
+def test_lines_of_similar_width_share_one_call():
+    widths = [100 + i for i in range(40)]
+    groups = width_groups(widths, max_batch=64)
+    assert groups == [sorted(range(40), key=lambda i: widths[i])]
+    assert width_groups([], max_batch=64) == []
+
+
+def test_a_receipts_few_wide_lines_do_not_pad_its_many_short_ones():
+    # 50 short lines (prices, items) and three full-width ones, as on a receipt: in one call every
+    # short line would be padded to 900 columns.
+    widths = [80 + (7 * i) % 60 for i in range(50)] + [900, 880, 910]
+    groups = width_groups(widths, max_batch=64)
+    _check_partition(groups, widths, 64)
+    wide = {50, 51, 52}
+    assert any(set(g) == wide for g in groups)
+    padded = sum(len(g) * max(widths[i] for i in g) for g in groups)
+    assert padded < 0.3 * len(widths) * max(widths)
+
+
+def test_groups_keep_to_the_batch_bound():
+    rng = np.random.default_rng(3)
+    widths = rng.integers(20, 2000, size=300).tolist()
+    groups = width_groups(widths, max_batch=16)
+    _check_partition(groups, [min(w, 1600) for w in widths], 16)
