@@ -32,6 +32,11 @@ TRAIN_CJK_FAMILIES: dict[str, str] = {
     "AR PL UKai CN": "fonts-arphic-ukai",
     "AR PL KaitiM GB": "fonts-arphic-gkai00mp",
     "LXGW WenKai": "fonts-lxgw-wenkai",
+    # Noto's faces in the Taiwan standard's glyph forms: the same code points in other shapes
+    # (今, 名 ...), so a Ming or Hei from another region is less new to the recogniser. (The AR PL
+    # TW faces draw these as their CN faces do: not added.) Faces of fonts-noto-cjk's .ttc.
+    "Noto Sans CJK TC": "fonts-noto-cjk",
+    "Noto Serif CJK TC": "fonts-noto-cjk",
 }
 EVAL_CJK_FAMILIES: dict[str, str] = {
     "WenQuanYi Zen Hei": "fonts-wqy-zenhei",
