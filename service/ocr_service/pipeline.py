@@ -53,6 +53,9 @@ class PipelineConfig:
     page_threads: int = Settings.page_threads
     # Turn each image upright with the `orient` model before reading it (OCR_ORIENT).
     orient: bool = Settings.orient
+    # Lines read with less confidence are left out unless a call says otherwise
+    # (OCR_MIN_CONFIDENCE, the default of /v1/ocr's `min_confidence`).
+    min_confidence: float = Settings.min_confidence
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PipelineConfig:
@@ -63,6 +66,7 @@ class PipelineConfig:
             deadline_s=settings.timeout_s,
             page_threads=settings.page_threads,
             orient=settings.orient,
+            min_confidence=settings.min_confidence,
         )
 
 
@@ -144,7 +148,7 @@ class Pipeline:
         decode_ms = (time.perf_counter() - started) * 1000.0
         # One image is a batch of one: the same stages, orientation included (OCR_ORIENT); an array
         # is converted and its shape checked there, as every batch's images are.
-        (result,), timings = self._read_many([image], due, True, 0.0, False, False)
+        (result,), timings = self._read_many([image], due, True, self.config.min_confidence, False, False)
         for stage in ("decode", "total"):
             timings[stage] = round(timings.get(stage, 0.0) + decode_ms, 2)
         result.timings_ms = timings
@@ -176,7 +180,7 @@ class Pipeline:
         images: Sequence[np.ndarray],
         *,
         recognize: bool = True,
-        min_confidence: float = 0.0,
+        min_confidence: float | None = None,
         characters: bool = False,
         partial: bool = False,
     ) -> tuple[list[OcrResult], dict[str, float]]:
@@ -186,12 +190,15 @@ class Pipeline:
         images go to the recogniser together, `config.max_lines_per_call` per call: N images of a
         few lines each cost about one recogniser call instead of N (lines are grouped by width,
         `crnn.preprocess.width_groups`). Returns one result per image,
-        in order, and the timings of the whole batch. `min_confidence` drops lines read with less;
+        in order, and the timings of the whole batch. `min_confidence` drops lines read with less
+        (None: the config's, OCR_MIN_CONFIDENCE);
         `characters` adds each line's characters (NotSupported if the crnn model cannot).
         `partial`: an image refused by the bounds on shape (OCR_MAX_PIXELS, OCR_MAX_ASPECT_RATIO) or
         on lines (OCR_MAX_LINES) gets the refusal in its result's `error` and the others are read;
         without it the refusal is raised. A backend that fails or a deadline that passes fails all.
         """
+        if min_confidence is None:
+            min_confidence = self.config.min_confidence
         with deadline.scope(self.config.deadline_s) as due:
             return self._read_many(images, due, recognize, min_confidence, characters, partial)
 

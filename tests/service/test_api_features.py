@@ -252,6 +252,17 @@ def test_min_confidence_drops_lines_below_it(client, runner):
     assert texts(kept.get_json()) == ["bars:3"] and kept.get_json()["lines"][0]["confidence"] == 0.5
 
 
+def test_by_default_lines_read_with_less_than_half_confidence_are_left_out(client, runner):
+    # OCR_MIN_CONFIDENCE's default, 0.5: a line read at 0.45 is not in the answer unless asked for.
+    runner.confidence_scale = 0.45
+    default = client.post("/v1/ocr", data=png(3), headers={"Content-Type": "image/png"})
+    assert default.status_code == 200 and default.get_json()["lines"] == []
+    every = client.post("/v1/ocr?min_confidence=0", data=png(3), headers={"Content-Type": "image/png"})
+    assert texts(every.get_json()) == ["bars:3"]
+    runner.confidence_scale = 0.55
+    assert texts(client.post("/v1/ocr", data=png(3), headers={"Content-Type": "image/png"}).get_json()) == ["bars:3"]
+
+
 @pytest.mark.parametrize(
     ("options", "needle"),
     [
