@@ -8,6 +8,11 @@ Every engine is scored by `ocr_tools.evaluate`.
 
     python bench/compare_ocr.py --truth ../shared/real/sroie/dev --iou 0.5 0.3
     python bench/compare_ocr.py --count 20 [--engines ocrstack rapidocr tesseract]
+    python bench/compare_ocr.py --split heldout --count 20 --candidate runs/export   # a new model too
+
+On generated pages it also prints each typeface's line CER (the held-out targets are per family).
+`--candidate DIR` adds ocrstack with the models of DIR (TF Serving layout) as one more engine, so a
+model in training is measured in the same run, on the same machine load, as the shipped one.
 
 RapidOCR comes from the `rapidocr-onnxruntime` wheel (models inside the wheel); Tesseract from
 Debian's `tesseract-ocr` + `tesseract-ocr-chi-sim`, run as `-l chi_sim+eng` with OMP_THREAD_LIMIT=1.
@@ -28,9 +33,11 @@ import cv2
 import numpy as np
 from ocr_tools.evaluate import (
     Engine,
+    FontScore,
     PredictedLine,
     Score,
     evaluate,
+    format_fonts,
     format_table,
     load_docs,
     pipeline_engine,
@@ -85,6 +92,7 @@ def tesseract_engine() -> Engine:
 
 ENGINES = {
     "ocrstack": lambda args: pipeline_engine(args.models),
+    "candidate": lambda args: pipeline_engine(args.candidate),
     "rapidocr": lambda args: rapidocr_engine(),
     "tesseract": lambda args: tesseract_engine(),
 }
@@ -98,16 +106,25 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=None, help="pages (default 20; with --truth all)")
     parser.add_argument("--truth", type=Path, metavar="DIR", help="a folder of labelled pages (truth.json)")
     parser.add_argument("--iou", type=float, nargs="+", default=[0.5], metavar="T")
-    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
+    parser.add_argument("--candidate", type=Path, metavar="DIR", help="also ocrstack with the models of DIR")
+    parser.add_argument(
+        "--engines", nargs="+", default=[e for e in ENGINES if e != "candidate"], choices=list(ENGINES)
+    )
     args = parser.parse_args()
+    if args.candidate is not None and "candidate" not in args.engines:
+        args.engines.insert(args.engines.index("ocrstack") + 1 if "ocrstack" in args.engines else 0, "candidate")
+    if "candidate" in args.engines and args.candidate is None:
+        parser.error("the engine 'candidate' needs --candidate DIR")
 
     docs = load_docs(args.truth, args.seed, args.count if args.truth else args.count or 20, args.split)
     rows: dict[str, dict[str, Score]] = {}
+    fonts: dict[str, dict[str, FontScore]] = {}
     speed: dict[str, float] = {}
     for name in args.engines:
         engine = ENGINES[name](args)
         engine(docs[0][1].image)  # warm-up, not timed
-        scores, elapsed = evaluate(engine, docs, progress=False, iou_thresholds=args.iou)
+        fonts[name] = {}
+        scores, elapsed = evaluate(engine, docs, progress=False, iou_thresholds=args.iou, by_font=fonts[name])
         rows[name] = scores
         speed[name] = len(docs) / elapsed
         print(f"{name}: {len(docs)} pages in {elapsed:.1f} s", flush=True)
@@ -115,6 +132,9 @@ def main() -> None:
     print()
     print(format_table(rows))
     print()
+    if any(fonts.values()):
+        print(format_fonts(fonts, args.iou[-1]))
+        print()
     sizes = sorted({doc.image.shape[:2] for _, doc in docs})
     print(f"pages/s on this machine ({os.cpu_count()} CPUs; page sizes {sizes[0]}..{sizes[-1]} HxW):")
     for name, value in speed.items():

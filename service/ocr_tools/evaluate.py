@@ -123,6 +123,39 @@ class Score:
         }
 
 
+@dataclass
+class FontScore:
+    """Line-level figures of the generated lines one typeface drew (the held-out targets are per family)."""
+
+    lines: int = 0
+    ref_chars_norm: int = 0
+    edits_norm: int = 0
+
+    def add(self, line: LineResult) -> None:
+        self.lines += 1
+        self.ref_chars_norm += len(normalize(line.ref or ""))
+        self.edits_norm += line.edits_norm
+
+    @property
+    def cer_norm(self) -> float:
+        return self.edits_norm / max(self.ref_chars_norm, 1)
+
+
+def format_fonts(rows: dict[str, dict[str, FontScore]], iou: float) -> str:
+    """Line CERn per typeface and engine, one row per typeface."""
+    engines = list(rows)
+    families = sorted({family for fonts in rows.values() for family in fonts})
+    header = f"{'typeface (line CERn, IoU ' + str(iou) + ')':<40}{'lines':>7}" + "".join(f"{e:>12}" for e in engines)
+    out = [header, "-" * len(header)]
+    for family in families:
+        count = max(rows[e][family].lines for e in engines if family in rows[e])
+        cells = "".join(
+            f"{rows[e][family].cer_norm:>12.4f}" if family in rows[e] else f"{'':>12}" for e in engines
+        )
+        out.append(f"{family[:39]:<40}{count:>7}{cells}")
+    return "\n".join(out)
+
+
 @dataclass(frozen=True)
 class LineResult:
     """One ground-truth line and what was read for it, or one prediction that matched nothing."""
@@ -245,12 +278,14 @@ def evaluate(
     progress: bool = True,
     lines_out: list[tuple[str, int, LineResult]] | None = None,
     iou_thresholds: Sequence[float] = (0.5,),
+    by_font: dict[str, FontScore] | None = None,
 ) -> tuple[dict[str, Score], float]:
     """Score `engine` on `docs` from `evaluation_set` or `labelled_set`.
 
     Returns ({half: Score, ..., "all": Score}, seconds spent inside the engine), lines matched at the
     first IoU threshold; every further threshold adds an "all@<iou>" score. `lines_out`, if given,
-    receives (half, page index, LineResult) for every line (first threshold).
+    receives (half, page index, LineResult) for every line (first threshold); `by_font` the line
+    CER of each typeface that drew a generated line (at the last threshold, the loosest asked).
     """
     import time
 
@@ -271,6 +306,11 @@ def evaluate(
         scores[half] += page
         for iou in more:
             extra[f"all@{iou}"] += score_page(predicted, truth, iou)
+        if by_font is not None:
+            loose = match_lines(predicted, truth, iou_thresholds[-1]) if more else results
+            for gt, line in zip(doc.lines, loose, strict=False):  # truth lines come first, in order
+                if getattr(gt, "font", ""):
+                    by_font.setdefault(gt.font, FontScore()).add(line)
         if lines_out is not None:
             lines_out.extend((half, index, line) for line in results)
     total = Score()
@@ -393,8 +433,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     docs = load_docs(args.truth, args.seed, args.count, args.split)
     lines: list[tuple[str, int, LineResult]] = []
     engine = rotated_engine(pipeline_engine(args.models, orient=args.orient), args.rotate)
-    scores, elapsed = evaluate(engine, docs, lines_out=lines, iou_thresholds=args.iou)
+    fonts: dict[str, FontScore] = {}
+    scores, elapsed = evaluate(engine, docs, lines_out=lines, iou_thresholds=args.iou, by_font=fonts)
     print(format_table({"ocrstack": scores}))
+    if fonts:
+        print(format_fonts({"ocrstack": fonts}, args.iou[-1]))
     print(f"{len(docs)} pages in {elapsed:.1f} s ({elapsed / len(docs) * 1000:.0f} ms/page)")
     if args.errors:
         counts = write_errors(args.errors, lines)

@@ -33,6 +33,7 @@ MAX_CHARS = 40
 class GtLine:
     text: str
     quad: np.ndarray  # float32 (4, 2), pixel-edge coords, clockwise from top-left, tight around the ink
+    font: str = ""  # the family it is drawn in (generated pages; "" for labelled ones)
 
 
 @dataclass
@@ -134,7 +135,7 @@ class _Page:
             return None
         render.composite(self.image, m, x0, y0, self.ink if colour is None else colour)
         quad = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]], np.float32)
-        self.lines.append(GtLine(text=text, quad=quad))
+        self.lines.append(GtLine(text=text, quad=quad, font=self.font(text, bold).family))
         self.boxes.append(box)
         return box
 
@@ -590,7 +591,7 @@ def render_document(
     image, quads = page.image, [ln.quad for ln in page.lines]
     if degrade:
         image, quads = _degrade.apply(rng, image, quads)
-    lines = [GtLine(text=ln.text, quad=q) for ln, q in zip(page.lines, quads, strict=True)]
+    lines = [GtLine(text=ln.text, quad=q, font=ln.font) for ln, q in zip(page.lines, quads, strict=True)]
     return DocSample(image=image, lines=lines, layout=layout)
 
 

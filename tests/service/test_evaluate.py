@@ -5,8 +5,10 @@ import json
 import numpy as np
 import pytest
 from ocr_tools.evaluate import (
+    FontScore,
     Score,
     evaluate,
+    format_fonts,
     labelled_set,
     match_lines,
     page_text,
@@ -152,3 +154,36 @@ def test_a_labelled_folder_is_scored_page_by_page_at_every_iou_asked(tmp_path):
     assert scores["all"].pages == 2 and scores["all"].matched == 1 and scores["all"].gt_lines == 2
     assert scores["all@0.95"].matched == 0
     assert scores["all"].page_edits_norm == 4  # CASH never read
+
+
+def test_generated_lines_are_scored_per_typeface_that_drew_them():
+    from ocr_synth import documents
+
+    docs = [("heldout", doc) for doc in documents.generate(12345, 3, "heldout", degrade=False)]
+    families = {line.font for _, doc in docs for line in doc.lines}
+    assert families and families <= {"WenQuanYi Zen Hei", "TW-Sung", "Lato"}, families
+    victim = sorted(families)[0]
+
+    def engine(image):  # reads every line right except those of one family, which it reads as "x"
+        doc = next(doc for _, doc in docs if doc.image is image)
+        return [("x" if line.font == victim else line.text, line.quad) for line in doc.lines]
+
+    fonts: dict[str, FontScore] = {}
+    evaluate(engine, docs, progress=False, iou_thresholds=(0.5, 0.3), by_font=fonts)
+    assert set(fonts) == families
+    assert fonts[victim].cer_norm > 0.5 and all(fonts[f].cer_norm == 0.0 for f in families - {victim})
+    drawn = sum(1 for _, doc in docs for line in doc.lines if line.font == victim)
+    assert fonts[victim].lines == drawn
+    table = format_fonts({"ocrstack": fonts}, 0.3)
+    assert victim in table and "IoU 0.3" in table
+
+
+def test_labelled_pages_have_no_typeface_rows(tmp_path):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "r1.png"), np.full((100, 300, 3), 255, np.uint8))
+    truth = {"r1.png": [{"text": "TOTAL", "box": box(10, 10, 110, 40).tolist()}]}
+    (tmp_path / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    fonts: dict[str, FontScore] = {}
+    evaluate(lambda image: [("TOTAL", box(10, 10, 110, 40))], labelled_set(tmp_path), progress=False, by_font=fonts)
+    assert fonts == {}
