@@ -112,7 +112,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.candidate is not None and "candidate" not in args.engines:
-        args.engines.insert(args.engines.index("ocrstack") + 1 if "ocrstack" in args.engines else 0, "candidate")
+        args.engines.insert(
+            args.engines.index("ocrstack") + 1 if "ocrstack" in args.engines else 0, "candidate"
+        )
     if "candidate" in args.engines and args.candidate is None:
         parser.error("the engine 'candidate' needs --candidate DIR")
 

@@ -144,7 +144,9 @@ CALL_COST_COLUMNS = 330.0
 STEP_COST_COLUMNS = 3.0
 
 
-def width_groups(widths: list[int] | np.ndarray, max_batch: int, max_width: int = MAX_WIDTH) -> list[list[int]]:
+def width_groups(
+    widths: list[int] | np.ndarray, max_batch: int, max_width: int = MAX_WIDTH
+) -> list[list[int]]:
     """Indexes of crops grouped into recogniser calls of similar width, at most ``max_batch`` each.
 
     A call pads every crop to its widest (`batch_crops`), and a receipt's lines run from a few

@@ -189,10 +189,10 @@ class Pipeline:
         Each image is detected on its own (ctpn inputs differ in size), then the lines of all the
         images go to the recogniser together, `config.max_lines_per_call` per call: N images of a
         few lines each cost about one recogniser call instead of N (lines are grouped by width,
-        `crnn.preprocess.width_groups`). Returns one result per image,
-        in order, and the timings of the whole batch. `min_confidence` drops lines read with less
-        (None: the config's, OCR_MIN_CONFIDENCE);
-        `characters` adds each line's characters (NotSupported if the crnn model cannot).
+        `crnn.preprocess.width_groups`). Returns one result per image, in order, and the timings
+        of the whole batch. `min_confidence` drops lines read with less (None: the config's,
+        OCR_MIN_CONFIDENCE); `characters` adds each line's characters (NotSupported if the crnn
+        model cannot).
         `partial`: an image refused by the bounds on shape (OCR_MAX_PIXELS, OCR_MAX_ASPECT_RATIO) or
         on lines (OCR_MAX_LINES) gets the refusal in its result's `error` and the others are read;
         without it the refusal is raised. A backend that fails or a deadline that passes fails all.

@@ -145,7 +145,9 @@ def format_fonts(rows: dict[str, dict[str, FontScore]], iou: float) -> str:
     """Line CERn per typeface and engine, one row per typeface."""
     engines = list(rows)
     families = sorted({family for fonts in rows.values() for family in fonts})
-    header = f"{'typeface (line CERn, IoU ' + str(iou) + ')':<40}{'lines':>7}" + "".join(f"{e:>12}" for e in engines)
+    header = f"{'typeface (line CERn, IoU ' + str(iou) + ')':<40}{'lines':>7}" + "".join(
+        f"{e:>12}" for e in engines
+    )
     out = [header, "-" * len(header)]
     for family in families:
         count = max(rows[e][family].lines for e in engines if family in rows[e])

@@ -260,7 +260,9 @@ def test_by_default_lines_read_with_less_than_half_confidence_are_left_out(clien
     every = client.post("/v1/ocr?min_confidence=0", data=png(3), headers={"Content-Type": "image/png"})
     assert texts(every.get_json()) == ["bars:3"]
     runner.confidence_scale = 0.55
-    assert texts(client.post("/v1/ocr", data=png(3), headers={"Content-Type": "image/png"}).get_json()) == ["bars:3"]
+    assert texts(client.post("/v1/ocr", data=png(3), headers={"Content-Type": "image/png"}).get_json()) == [
+        "bars:3"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -185,5 +185,7 @@ def test_labelled_pages_have_no_typeface_rows(tmp_path):
     truth = {"r1.png": [{"text": "TOTAL", "box": box(10, 10, 110, 40).tolist()}]}
     (tmp_path / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
     fonts: dict[str, FontScore] = {}
-    evaluate(lambda image: [("TOTAL", box(10, 10, 110, 40))], labelled_set(tmp_path), progress=False, by_font=fonts)
+    evaluate(
+        lambda image: [("TOTAL", box(10, 10, 110, 40))], labelled_set(tmp_path), progress=False, by_font=fonts
+    )
     assert fonts == {}
