@@ -306,12 +306,13 @@ def evaluate(
         page = score_lines(results, predicted, truth)
         scores.setdefault(half, Score())
         scores[half] += page
+        loosest = results  # the lines matched at the last threshold, for `by_font`
         for iou in more:
-            extra[f"all@{iou}"] += score_page(predicted, truth, iou)
+            loosest = match_lines(predicted, truth, iou)
+            extra[f"all@{iou}"] += score_lines(loosest, predicted, truth)
         if by_font is not None:
-            loose = match_lines(predicted, truth, iou_thresholds[-1]) if more else results
-            for gt, line in zip(doc.lines, loose, strict=False):  # truth lines come first, in order
-                if getattr(gt, "font", ""):
+            for gt, line in zip(doc.lines, loosest, strict=False):  # truth lines come first, in order
+                if gt.font:  # generated pages only
                     by_font.setdefault(gt.font, FontScore()).add(line)
         if lines_out is not None:
             lines_out.extend((half, index, line) for line in results)
