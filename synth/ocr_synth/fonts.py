@@ -37,6 +37,14 @@ TRAIN_CJK_FAMILIES: dict[str, str] = {
     # TW faces draw these as their CN faces do: not added.) Faces of fonts-noto-cjk's .ttc.
     "Noto Sans CJK TC": "fonts-noto-cjk",
     "Noto Serif CJK TC": "fonts-noto-cjk",
+    # The rest of Debian 12's CJK families that draw every level-1 hanzi (checked with fontTools'
+    # cmap): TW-Kai, the Kai of the CNS 11643 project (the Taiwan-standard forms TW-Sung has, such
+    # as 关 with the top of 尖, in a Kai: the Ming stays held out); Smiley Sans, a condensed bold
+    # oblique display face; BabelStone Han, a Ming grown from Arphic's. Big5-only faces
+    # (fonts-arphic-bkai00mp, -bsmi00lp) lack the simplified forms and are not drawn.
+    "TW-Kai": "fonts-cns11643-kai",
+    "Smiley Sans": "fonts-smiley-sans",
+    "BabelStone Han": "fonts-babelstone-han",
 }
 EVAL_CJK_FAMILIES: dict[str, str] = {
     "WenQuanYi Zen Hei": "fonts-wqy-zenhei",
@@ -87,6 +95,9 @@ TRAIN_LATIN_EXTRA: dict[str, str] = {
 
 # FreeType style names we accept; anything else (italic, condensed, extra light) is skipped
 _REGULAR_STYLES = frozenset({"Regular", "Book", "Light", "Medium", "Roman", "12 Regular"})
+# families whose only face is oblique: that face is their regular one (other families' oblique faces
+# stay out, so the pages of the eval split do not change)
+_OBLIQUE_ONLY = frozenset({"Smiley Sans"})
 _BOLD_STYLES = frozenset({"Bold", "Demi", "12 Bold"})
 _FONT_SUFFIXES = (".ttf", ".ttc", ".otf", ".otc")
 _MAX_TTC_FACES = 32
@@ -182,7 +193,7 @@ def _discover(split: str) -> tuple[FontSpec, ...]:
     for path, index, family, style in _all_faces():
         if family not in families:
             continue
-        if style in _REGULAR_STYLES:
+        if style in _REGULAR_STYLES or (family in _OBLIQUE_ONLY and style == "Oblique"):
             bold = False
         elif style in _BOLD_STYLES:
             bold = True

@@ -44,6 +44,16 @@ def test_collections_resolve_to_the_face_of_each_region():
             assert spec.index == {"SC": 2, "TC": 3}[spec.family[-2:]]  # JP, KR, SC, TC, HK in Debian's .ttc
 
 
+def test_an_oblique_face_is_drawn_only_for_a_family_that_has_no_other():
+    """Smiley Sans has one face, oblique: it trains. DejaVu Sans has an oblique beside its Book
+    face: the oblique stays out (the eval split's pages must not change)."""
+    styles = {s.family: fonts.load(s, 20).getname()[1] for s in fonts.discover("train") if not s.bold}
+    assert styles["Smiley Sans"] == "Oblique"
+    assert styles["DejaVu Sans"] == "Book"
+    slanted = [f for f, style in styles.items() if "Oblique" in style or "Italic" in style]
+    assert slanted == ["Smiley Sans"]
+
+
 def test_unknown_split_is_rejected():
     with pytest.raises(ValueError):
         fonts.discover("test")
