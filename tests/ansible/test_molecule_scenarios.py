@@ -109,7 +109,8 @@ def test_site_on_offline_hosts_then_host_a_flips_to_tfserving(platform_images, c
     balancer's spreading, host B failing under load, the drills); then host A flipped to tfserving
     in the inventory: converge, verify again. The flip gets no second run of its own (~2 min of
     CI): the check-mode run above already proves site.yml changes nothing on a tfserving host
-    (site-b), and the flip's verify proves nothing of host A's single-mode stack is left."""
+    (site-b), the flip's verify that nothing of host A's single-mode stack is left, and the
+    ocr_stack scenario runs the role's own switch single -> tfserving twice."""
     flip = {"SITE_A_MODE": "tfserving"}
     try:
         for step, ansible_args, extra_env, cut in (
