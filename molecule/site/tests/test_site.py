@@ -182,6 +182,8 @@ def playbook(name: str, *args: str, env: dict | None = None) -> subprocess.Compl
         cwd=REPO, env=run_env, capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
     print(f"{name} {' '.join(args)}: rc={result.returncode} in {time.monotonic() - start:.0f} s")
+    recap = result.stdout.partition("TASKS RECAP")[2].splitlines()[3:11]  # profile_tasks: slowest 8
+    print("\n".join(f"  {line}" for line in recap if re.search(r" -+ [\d.]+s$", line)))
     return result
 
 
