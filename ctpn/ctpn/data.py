@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from ctpn.anchors import STRIDE
+from ctpn.preprocess import resize, scale_for
 from ctpn.targets import Targets, anchor_targets
 
 CAPTURE_SHARE = 0.3  # training documents that also go through a print/capture model
@@ -82,10 +83,18 @@ def random_crop(
 
 
 def real_page(rng: np.random.Generator, pages: list) -> tuple[np.ndarray, np.ndarray]:
-    """A random labelled page (image RGB uint8, quads (M,4,2) float32), read from disk each time."""
+    """A random labelled page (image RGB uint8, quads (M,4,2) float32), read from disk each time.
+
+    At the scale the detector reads it (`preprocess.scale_for`): a 3000 px tall scan is read at
+    1600 px and text far from the target size is brought to it, so training crops of a real page
+    must show its text at that size, not at the size the scanner stored it.
+    """
     page = pages[int(rng.integers(len(pages)))]
+    image = page.read_rgb()
+    scaled = resize(image, scale_for(image))
     quads = np.asarray([line.quad for line in page.lines], dtype=np.float32).reshape(-1, 4, 2)
-    return page.read_rgb(), quads
+    (h, w), (sh, sw) = image.shape[:2], scaled.shape[:2]
+    return scaled, quads * np.array([sw / w, sh / h], dtype=np.float32)
 
 
 def make_examples(

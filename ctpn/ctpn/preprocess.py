@@ -52,7 +52,8 @@ def _median_glyph_height(ink: np.ndarray, min_count: int = MIN_GLYPHS) -> float 
     return float(np.median(h[glyph]))
 
 
-def _resize(image: np.ndarray, scale: float) -> np.ndarray:
+def resize(image: np.ndarray, scale: float) -> np.ndarray:
+    """`image` scaled by `scale` (area averaging when shrinking); the same array when scale is 1."""
     if scale == 1.0:
         return image
     h, w = image.shape[:2]
@@ -70,7 +71,7 @@ def scale_for(image_rgb: np.ndarray) -> float:
     h, w = image_rgb.shape[:2]
     fit = MAX_SIDE / max(h, w)
     scale = min(1.0, fit)
-    small = _resize(image_rgb, scale)
+    small = resize(image_rgb, scale)
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY) if small.ndim == 3 else small
     ink = ink_height(gray)
     if ink is None:
@@ -83,7 +84,7 @@ def scale_for(image_rgb: np.ndarray) -> float:
 def prepare(image_rgb: np.ndarray) -> tuple[np.ndarray, float]:
     """RGB uint8 HxWx3 -> (uint8 [H', W', 3] padded with white to multiples of 16, scale applied)."""
     scale = scale_for(image_rgb)
-    img = _resize(image_rgb, scale)
+    img = resize(image_rgb, scale)
     ph, pw = -(-max(img.shape[0], MIN_HEIGHT) // 16) * 16, -(-img.shape[1] // 16) * 16
     out = np.full((ph, pw, 3), 255, dtype=np.uint8)
     out[: img.shape[0], : img.shape[1]] = img

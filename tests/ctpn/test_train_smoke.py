@@ -107,3 +107,29 @@ def test_a_new_run_starts_from_an_exported_model_and_mixes_real_pages(tmp_path):
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert bad.returncode != 0 and "does not fit this run's network" in bad.stderr
+
+
+def test_a_tall_real_page_is_trained_at_the_scale_the_detector_reads_it(tmp_path):
+    """A 3200 px receipt is read at MAX_SIDE (1600 px): its training crops must show it that size."""
+    import cv2
+    from ctpn.data import real_page
+    from ctpn.preprocess import MAX_SIDE, prepare
+    from ocr_synth.labelled import load_folder
+
+    folder = tmp_path / "tall"
+    folder.mkdir()
+    page = np.full((3200, 800, 3), 255, np.uint8)
+    truth = []
+    for i, y in enumerate(range(100, 3100, 150)):
+        page[y : y + 40, 60 : 700 - 10 * i] = 30
+        right = 699 - 10 * i
+        truth.append({"text": f"L{i}", "box": [[60, y], [right, y], [right, y + 39], [60, y + 39]]})
+    cv2.imwrite(str(folder / "p.png"), page)
+    (folder / "truth.json").write_text(json.dumps({"p.png": truth}), encoding="utf-8")
+
+    image, quads = real_page(np.random.default_rng(0), load_folder(folder))
+    assert image.shape[:2] == prepare(page)[0].shape[:2] == (MAX_SIDE, 400)
+    np.testing.assert_allclose(quads[0], [[30, 50], [349.5, 50], [349.5, 69.5], [30, 69.5]])
+    ys, xs = np.nonzero(image[..., 0] < 128)  # the first bar's ink is where its quad says
+    first = ys < 80
+    assert ys[first].min() == 50 and ys[first].max() == 69 and xs[first].min() == 30
