@@ -361,6 +361,23 @@ class Pipeline:
             (text, round(float(c), 4)) for text, c in zip(texts, confidences, strict=True)
         ], clock.finish()
 
+    def read_boxes(self, image: np.ndarray, quads: Sequence[np.ndarray]) -> list[Line]:
+        """The recogniser alone, on lines of a page whose boxes are already known (no detector).
+
+        Each quad is cropped, read and kept or dropped (min_confidence) as the pipeline does with
+        its own detections, so that with the truth's boxes (`ocr-evaluate --truth-boxes`) the
+        remaining errors are the recogniser's, and the rest of a page's error is the detector's.
+        """
+        gray = cv2.cvtColor(array_to_rgb(image), cv2.COLOR_RGB2GRAY)
+        quads = [np.asarray(quad, dtype=np.float32).reshape(4, 2) for quad in quads]
+        with deadline.scope(self.config.deadline_s) as due:
+            texts, confidences, _ = self._run_recognizer([crop_line(gray, quad) for quad in quads], due=due)
+        return [
+            Line(text, round(float(confidence), 4), _box(quad))
+            for text, confidence, quad in zip(texts, confidences, quads, strict=True)
+            if text.strip() and confidence >= self.config.min_confidence
+        ]
+
     def _run_recognizer(
         self,
         crops: list[np.ndarray],

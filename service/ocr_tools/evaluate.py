@@ -37,6 +37,8 @@ from rapidfuzz.distance import Levenshtein
 
 PredictedLine = tuple[str, np.ndarray]  # (text, quad (4, 2))
 Engine = Callable[[np.ndarray], list[PredictedLine]]
+# an engine that is given the truth's boxes and reads only the text in them (`truth_box_engine`)
+BoxEngine = Callable[[np.ndarray, list[np.ndarray]], list[PredictedLine]]
 
 
 @dataclass
@@ -275,12 +277,13 @@ def labelled_set(folder: Path, count: int | None = None) -> list[tuple[str, obje
 
 
 def evaluate(
-    engine: Engine,
+    engine: Engine | BoxEngine,
     docs: Sequence[tuple[str, object]],
     progress: bool = True,
     lines_out: list[tuple[str, int, LineResult]] | None = None,
     iou_thresholds: Sequence[float] = (0.5,),
     by_font: dict[str, FontScore] | None = None,
+    truth_boxes: bool = False,
 ) -> tuple[dict[str, Score], float]:
     """Score `engine` on `docs` from `evaluation_set` or `labelled_set`.
 
@@ -288,6 +291,7 @@ def evaluate(
     first IoU threshold; every further threshold adds an "all@<iou>" score. `lines_out`, if given,
     receives (half, page index, LineResult) for every line (first threshold); `by_font` the line
     CER of each typeface that drew a generated line (at the last threshold, the loosest asked).
+    `truth_boxes`: `engine` is a `BoxEngine`, given each page's true boxes as well as its image.
     """
     import time
 
@@ -299,7 +303,10 @@ def evaluate(
     elapsed = 0.0
     for index, (half, doc) in enumerate(tqdm(docs, disable=not progress, desc="evaluate", unit="page")):
         start = time.perf_counter()
-        predicted = engine(doc.image)
+        if truth_boxes:
+            predicted = engine(doc.image, [np.asarray(line.quad) for line in doc.lines])
+        else:
+            predicted = engine(doc.image)
         elapsed += time.perf_counter() - start
         truth = [(line.text, line.quad) for line in doc.lines]
         results = match_lines(predicted, truth, first)
@@ -348,6 +355,22 @@ def pipeline_engine(model_dir: Path, orient: bool = False) -> Engine:
         # read_many: the path the service takes (orientation included); read() for the figures of
         # earlier releases, which it gave
         lines = pipeline.read_many([image])[0][0].lines if orient else pipeline.read(image).lines
+        return [(line.text, np.asarray(line.box, dtype=np.float32)) for line in lines]
+
+    return run
+
+
+def truth_box_engine(model_dir: Path) -> BoxEngine:
+    """Our recogniser alone, on the truth's own boxes (`Pipeline.read_boxes`): what the pipeline
+    would read with a perfect detector. Beside the pipeline's figures, it splits a set's error into
+    the recogniser's share and the detector's (missed, split or merged lines, box geometry)."""
+    from ocr_service.pipeline import Pipeline, PipelineConfig
+    from ocr_service.runners import SavedModelRunner
+
+    pipeline = Pipeline(SavedModelRunner(model_dir), PipelineConfig(deadline_s=3600.0))
+
+    def run(image: np.ndarray, quads: list[np.ndarray]) -> list[PredictedLine]:
+        lines = pipeline.read_boxes(image, quads)
         return [(line.text, np.asarray(line.box, dtype=np.float32)) for line in lines]
 
     return run
@@ -432,12 +455,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="show each page turned this many degrees counter-clockwise (a rotated copy of the set); "
         "boxes are turned back for scoring",
     )  # fmt: skip
+    parser.add_argument(
+        "--truth-boxes", action="store_true",
+        help="read the truth's own boxes with the recogniser alone (no detector): the recogniser's "
+        "share of the error; detection figures are then perfect by construction",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.truth_boxes and (args.orient or args.rotate):
+        parser.error("--truth-boxes reads the truth's boxes as they are: leave out --orient and --rotate")
     docs = load_docs(args.truth, args.seed, args.count, args.split)
     lines: list[tuple[str, int, LineResult]] = []
-    engine = rotated_engine(pipeline_engine(args.models, orient=args.orient), args.rotate)
+    if args.truth_boxes:
+        engine = truth_box_engine(args.models)
+    else:
+        engine = rotated_engine(pipeline_engine(args.models, orient=args.orient), args.rotate)
     fonts: dict[str, FontScore] = {}
-    scores, elapsed = evaluate(engine, docs, lines_out=lines, iou_thresholds=args.iou, by_font=fonts)
+    scores, elapsed = evaluate(
+        engine, docs, lines_out=lines, iou_thresholds=args.iou, by_font=fonts, truth_boxes=args.truth_boxes
+    )
     print(format_table({"ocrstack": scores}))
     if fonts:
         print(format_fonts({"ocrstack": fonts}, args.iou[-1]))

@@ -203,3 +203,18 @@ def test_the_bundled_recogniser_places_each_character_inside_its_line(pipeline):
         lefts = [c.box[0][0] for c in line.chars]
         assert lefts == sorted(lefts)  # left to right along the line
         assert all(0.0 < c.confidence <= 1.0 for c in line.chars)
+
+
+def test_read_boxes_reads_the_lines_of_the_boxes_it_is_given_and_nothing_else(pipeline):
+    """The recogniser alone on known boxes (`ocr-evaluate --truth-boxes`): the invoice's true boxes
+    read back their text; a box on blank paper is no line."""
+    lines = truth("invoice")
+    blank = np.array([[5, 5], [120, 5], [120, 30], [5, 30]], dtype=np.float32)  # the page's empty corner
+    image = np.asarray(Image.open(SAMPLES / "invoice.png").convert("RGB"))
+    assert image[5:31, 5:121].min() > 200  # (the corner is blank on the committed page)
+    read_lines = pipeline.read_boxes(image, [quad for _, quad in lines] + [blank])
+    assert len(read_lines) == len(lines)
+    for line, (_, quad) in zip(read_lines, lines, strict=True):
+        np.testing.assert_allclose(line.box, quad, atol=0.01)
+    total = score_page([(line.text, np.asarray(line.box)) for line in read_lines], lines)
+    assert total.f1 == 1.0 and total.cer_norm <= MAX_CER_NORM, total.summary()

@@ -189,3 +189,22 @@ def test_labelled_pages_have_no_typeface_rows(tmp_path):
         lambda image: [("TOTAL", box(10, 10, 110, 40))], labelled_set(tmp_path), progress=False, by_font=fonts
     )
     assert fonts == {}
+
+
+def test_with_truth_boxes_the_engine_is_given_each_pages_boxes_and_scored_on_its_reading(tmp_path):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "r1.png"), np.full((100, 300, 3), 255, np.uint8))
+    truth = {"r1.png": [{"text": "TOTAL", "box": box(10, 10, 110, 40).tolist()},
+                        {"text": "12.50", "box": box(150, 10, 250, 40).tolist()}]}  # fmt: skip
+    (tmp_path / "truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    given = []
+
+    def engine(image, quads):  # reads the first box right, the second one as 12.60
+        given.append(quads)
+        return [("TOTAL", quads[0]), ("12.60", quads[1])]
+
+    scores, _ = evaluate(engine, labelled_set(tmp_path), progress=False, truth_boxes=True)
+    (quads,) = given
+    np.testing.assert_array_equal(np.asarray(quads), [box(10, 10, 110, 40), box(150, 10, 250, 40)])
+    assert scores["all"].f1 == 1.0 and scores["all"].page_edits_norm == 1
