@@ -26,6 +26,10 @@ FULL_DEGRADE_SHARE = 0.5  # lines degraded at full (page) strength; the rest mil
 # training lines that also go through a print/capture model (thermal fade, dot matrix, toner
 # streaks, perspective, shadow, low resolution, low JPEG: `ocr_synth.capture`)
 CAPTURE_SHARE = 0.3
+# Latin-only training lines printed in capitals, as receipts, forms and signs print them: mixed-case
+# generated text alone taught the recogniser to read a receipt's CHERAS as ChErAS (C, S, O, W, X
+# differ from their small letters only in size, which a line normalised to one height hides)
+CAPITALS_SHARE = 0.3
 # rough crop width per character at height 32 (hanzi are about square; Latin about half as wide)
 _WIDE_PX, _NARROW_PX = 30.0, 17.0
 
@@ -90,6 +94,8 @@ def make_sample(
     text = _pick_text(rng, source, cs, max_width)
     if not text:
         return None
+    if split == "train" and text.isascii() and rng.random() < CAPITALS_SHARE:
+        text = text.upper()
     # half the lines as degraded as a degraded page (blur, noise and JPEG at full strength): the
     # pages the recogniser reads in production are scanned, not rendered
     mild = rng.random() >= FULL_DEGRADE_SHARE

@@ -70,3 +70,25 @@ def test_real_count_keeps_the_asked_share_over_many_refills():
     added = sum(real_count(7, 0.3, rng) for _ in range(2000))
     assert added / (added + 7 * 2000) == pytest.approx(0.3, abs=0.01)
     assert real_count(10, 0.0, rng) == 0 and real_count(0, 0.5, rng) == 0
+
+
+def test_training_prints_some_latin_lines_in_capitals_and_never_a_line_with_hanzi():
+    from crnn.charset import load
+    from crnn.data import make_sample
+
+    class Lines:  # the text source: an English line and a Chinese one, in turn
+        def __init__(self):
+            self.calls = 0
+
+        def line(self, kind=None):
+            self.calls += 1
+            return "Thank you" if self.calls % 2 else "合计 Total"
+
+    cs = load("gb2312_l1")
+    rng, source = np.random.default_rng(5), Lines()
+    samples = [make_sample(rng, cs, source=source) for _ in range(40)]
+    texts = [cs.decode(s.ids) for s in samples if s is not None]
+    assert {"THANK YOU", "Thank you"} <= set(texts)
+    assert "合计 Total" in texts and "合计 TOTAL" not in texts
+    samples = [make_sample(rng, cs, "eval", source=Lines()) for _ in range(10)]
+    assert {cs.decode(s.ids) for s in samples if s is not None} == {"Thank you"}  # eval: never in capitals
