@@ -271,7 +271,7 @@ class Pipeline:
         for result, quads in zip(results, found, strict=True):
             for quad in quads:
                 index, (text, confidence, positions, crop) = next(read)
-                if text.strip() and confidence >= min_confidence:
+                if _kept(text, confidence, min_confidence):
                     if index in turned:  # read the other way up: its text starts at the far corner
                         quad = np.roll(quad, 2, axis=0)
                     sent = _as_sent(quad, result)
@@ -375,7 +375,7 @@ class Pipeline:
         return [
             Line(text, round(float(confidence), 4), _box(quad))
             for text, confidence, quad in zip(texts, confidences, quads, strict=True)
-            if text.strip() and confidence >= self.config.min_confidence
+            if _kept(text, confidence, self.config.min_confidence)
         ]
 
     def _run_recognizer(
@@ -426,6 +426,11 @@ class Pipeline:
         if self.config.orient:
             patches = np.zeros((orientation.MAX_PATCHES, orientation.PATCH, orientation.PATCH, 1), np.float32)
             self.runner.predict("orient", {"patches": patches})
+
+
+def _kept(text: str, confidence: float, min_confidence: float) -> bool:
+    """Whether a line read is answered: some text, read at least `min_confidence` sure."""
+    return bool(text.strip()) and confidence >= min_confidence
 
 
 def _as_sent(quad: np.ndarray, result: OcrResult) -> np.ndarray:

@@ -121,8 +121,8 @@ def test_a_tall_real_page_is_trained_at_the_scale_the_detector_reads_it(tmp_path
     page = np.full((3200, 800, 3), 255, np.uint8)
     truth = []
     for i, y in enumerate(range(100, 3100, 150)):
-        page[y : y + 40, 60 : 700 - 10 * i] = 30
         right = 699 - 10 * i
+        page[y : y + 40, 60 : right + 1] = 30
         truth.append({"text": f"L{i}", "box": [[60, y], [right, y], [right, y + 39], [60, y + 39]]})
     cv2.imwrite(str(folder / "p.png"), page)
     (folder / "truth.json").write_text(json.dumps({"p.png": truth}), encoding="utf-8")
