@@ -84,6 +84,9 @@ def test_training_prints_some_latin_lines_in_capitals_and_never_a_line_with_hanz
             self.calls += 1
             return "Thank you" if self.calls % 2 else "合计 Total"
 
+        def paragraph_text(self, min_chars):
+            return self.line()
+
     cs = load("gb2312_l1")
     rng, source = np.random.default_rng(5), Lines()
     samples = [make_sample(rng, cs, source=source) for _ in range(40)]
@@ -92,3 +95,21 @@ def test_training_prints_some_latin_lines_in_capitals_and_never_a_line_with_hanz
     assert "合计 Total" in texts and "合计 TOTAL" not in texts
     samples = [make_sample(rng, cs, "eval", source=Lines()) for _ in range(10)]
     assert {cs.decode(s.ids) for s in samples if s is not None} == {"Thank you"}  # eval: never in capitals
+
+
+def test_training_lines_put_a_full_stop_inside_a_line_as_wrapped_paragraphs_do():
+    """A wrapped paragraph's line runs across sentence ends; single sentences end at the 。."""
+    from crnn.charset import load
+    from crnn.data import _pick_text
+    from ocr_synth.content import TextSource
+
+    def full_stops_inside(split):
+        rng = np.random.default_rng(3)
+        source, cs = TextSource(rng), load("gb2312_l1")
+        texts = [_pick_text(rng, source, cs, 512, split) for _ in range(2000)]
+        return sum(t[:-1].count("。") for t in texts), sum(t[:-1].count("，") for t in texts)
+
+    stops, commas = full_stops_inside("train")
+    assert stops >= 0.1 * commas, (stops, commas)
+    stops, commas = full_stops_inside("eval")  # the evaluation split draws as before
+    assert stops < 0.05 * commas, (stops, commas)
