@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import testinfra
+from ocrstack_testing.web import newest_versions
 
 testinfra_hosts = ["ansible://site-lb"]
 
@@ -229,17 +230,19 @@ def failed(results: list[dict]) -> list[dict]:
 
 @pytest.mark.skipif(A_MODE != "single", reason="once, before the flip (site-a in mode single)")
 def test_a_broken_model_stops_the_rollout_rolls_its_host_back_and_no_client_notices(host):
-    """playbooks/models.yml with crnn/2 reading "x" for every line: site-a (mode single, first in
-    the rollout) is drained, restarted on crnn 2, fails the golden pages, goes back to crnn 1 and
-    into the pool; the rollout stops before site-b. Clients through the load balancer never fail
-    and never get an answer of crnn 2."""
+    """playbooks/models.yml with a crnn version above the bundled ones reading "x" for every line:
+    site-a (mode single, first in the rollout) is drained, restarted on it, fails the golden pages,
+    goes back to the bundled newest and into the pool; the rollout stops before site-b. Clients
+    through the load balancer never fail and never get an answer of the broken version."""
+    served = newest_versions(REPO / "models")  # what the hosts serve unpinned
+    broken = str(int(served["crnn"]) + 1)
     models = EPHEMERAL / "models-broken"
     shutil.rmtree(models, ignore_errors=True)
     for name in ("ctpn", "crnn", "orient"):  # every model the hosts serve (ocr_stack_models)
         shutil.copytree(REPO / "models" / name, models / name)
     subprocess.run(
         [sys.executable, str(Path(__file__).parents[1] / "files" / "broken_model.py"),
-         str(REPO / "models" / "crnn" / "1"), str(models / "crnn" / "2")],
+         str(REPO / "models" / "crnn" / served["crnn"]), str(models / "crnn" / broken)],
         check=True, capture_output=True, timeout=600,
     )  # fmt: skip
     with Load(host, "broken-model") as load:
@@ -251,7 +254,7 @@ def test_a_broken_model_stops_the_rollout_rolls_its_host_back_and_no_client_noti
         "requests": len(results),
         "large": len([r for r in results if r.get("image") == Path(LARGE).name]),
         "failed": len(failed(results)),
-        "answers_by_crnn_2": len([r for r in results if (r.get("models") or {}).get("crnn") == "2"]),
+        "answers_by_broken_crnn": len([r for r in results if (r.get("models") or {}).get("crnn") == broken]),
         "rollout_s": round(took),
         "failures": [failure(r, started) for r in failed(results)[:3]],
     }
@@ -262,11 +265,11 @@ def test_a_broken_model_stops_the_rollout_rolls_its_host_back_and_no_client_noti
     assert "the rollout failed on site-a" in result.stdout + result.stderr, out
     assert "did not read" in result.stdout + result.stderr, out  # the golden pages' text failed
     assert failed(results) == [], failed(results)[:5]
-    assert figures["answers_by_crnn_2"] == 0 and figures["large"] > 0
+    assert figures["answers_by_broken_crnn"] == 0 and figures["large"] > 0
     for name in ("site-a", "site-b"):
-        assert not other(name).file("/opt/ocrstack/models/crnn/2").exists, name
+        assert not other(name).file(f"/opt/ocrstack/models/crnn/{broken}").exists, name
     answers = post(host, "http://site-a:8080", count=1)
-    assert answers[0]["found"] and answers[0]["models"] == {"ctpn": "1", "crnn": "1"}, answers
+    assert answers[0]["found"] and answers[0]["models"] == served, answers
 
 
 # --- playbooks/doctor.yml on the hosts site.yml converged (issue 16 item 1) --------------------------

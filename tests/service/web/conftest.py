@@ -19,6 +19,7 @@ from ocrstack_testing.web import (
     Gunicorn,
     bar_sample,
     encode,
+    newest_versions,
     read_text,
     text_sample,
 )
@@ -38,6 +39,12 @@ def model_dir(tmp_path_factory) -> Path:
         timeout=300,
     )
     return root
+
+
+@pytest.fixture(scope="session")
+def served_versions(model_dir) -> dict[str, str]:
+    """The version directories an unpinned service reads with: the newest of each model."""
+    return newest_versions(model_dir)
 
 
 @pytest.fixture(scope="session")

@@ -25,14 +25,14 @@ def test_readyz_is_ready_once_models_are_loaded(server):
     assert response.json() == {"status": "ready", "reason": "ready", "mode": "single", "device": "CPU"}
 
 
-def test_v1_ocr_multipart_reads_the_lines_with_boxes_and_timings(server, make_sample):
+def test_v1_ocr_multipart_reads_the_lines_with_boxes_and_timings(server, make_sample, served_versions):
     sample = make_sample(2)
     files = {"image": ("s.png", encode(sample.image))}
     response = requests.post(server.url + "/v1/ocr", files=files, timeout=60)
     assert response.status_code == 200, response.text
     body = response.json()
     assert list(body) == ["request_id", "width", "height", "lines", "models", "timings_ms"]
-    assert body["models"] == {"ctpn": "1", "crnn": "1"}  # the version directories that read it
+    assert body["models"] == served_versions  # the version directories that read it
     assert (body["width"], body["height"]) == sample.image.size
     assert sample.matches(read_text(body))
     (line,) = body["lines"]
@@ -45,16 +45,16 @@ def test_v1_ocr_multipart_reads_the_lines_with_boxes_and_timings(server, make_sa
     assert body["request_id"] == response.headers["X-Request-ID"]
 
 
-def test_every_answer_names_the_model_versions_that_read_it(server, make_sample):
+def test_every_answer_names_the_model_versions_that_read_it(server, make_sample, served_versions):
     sample, other = make_sample(1), make_sample(4)
     files = [("image", ("a.png", encode(sample.image))), ("image", ("b.png", encode(other.image)))]
     batch = requests.post(server.url + "/v1/ocr", files=files, timeout=60)
     assert batch.status_code == 200, batch.text
-    assert [r["models"] for r in batch.json()["results"]] == [{"ctpn": "1", "crnn": "1"}] * 2
+    assert [r["models"] for r in batch.json()["results"]] == [served_versions] * 2
     line = files[0][1][1]  # a one-line sample is also a line image
     recognized = requests.post(server.url + "/v1/recognize", files={"image": ("l.png", line)}, timeout=60)
     assert recognized.status_code == 200, recognized.text
-    assert recognized.json()["models"] == {"crnn": "1"}
+    assert recognized.json()["models"] == {"crnn": served_versions["crnn"]}
 
 
 def test_v1_ocr_json_base64_reads_the_same_text(server, make_sample):
@@ -82,7 +82,7 @@ def test_v1_ocr_accepts_a_raw_image_body(server, make_sample):
     assert sample.matches(read_text(response.json()))
 
 
-def test_ocr_compat_answers_the_original_fields(server, make_sample):
+def test_ocr_compat_answers_the_original_fields(server, make_sample, served_versions):
     sample = make_sample(2)
     data_url = "data:image/png;base64," + base64.b64encode(encode(sample.image)).decode()
     response = requests.post(server.url + "/ocr", json={"img": data_url}, timeout=60)
@@ -100,7 +100,7 @@ def test_ocr_compat_answers_the_original_fields(server, make_sample):
         "content",
         "models",  # ours, beside the original's fields (service/README.md, "Legacy endpoints")
     }
-    assert body["models"] == {"ctpn": "1", "crnn": "1"}
+    assert body["models"] == served_versions
     assert body["prism_version"] == "1.0"
     assert body["sid"] == response.headers["X-Request-ID"]
     assert body["prism_wnum"] == 1
@@ -161,7 +161,7 @@ def _samples(text: str, name: str) -> dict[str, float]:
     return out
 
 
-def test_metrics_count_every_request_over_all_workers(server, make_sample):
+def test_metrics_count_every_request_over_all_workers(server, make_sample, served_versions):
     image = encode(make_sample(0).image)
     key = '{method="POST",route="/v1/ocr",status="200"}'
     scrape = requests.get(server.url + "/metrics", timeout=5).text
@@ -179,7 +179,8 @@ def test_metrics_count_every_request_over_all_workers(server, make_sample):
     for stage in ("decode", "detect_model", "recognize_model", "total"):
         assert stages[f'{{stage="{stage}"}}'] >= 12
     versions = _samples(text, "ocr_model_version_pages_total")
-    assert versions['{model="crnn",version="1"}'] >= 12 and versions['{model="ctpn",version="1"}'] >= 12
+    for model, version in served_versions.items():
+        assert versions[f'{{model="{model}",version="{version}"}}'] >= 12, versions
     in_flight = _samples(text, "ocr_http_requests_in_flight")
     assert sum(in_flight.values()) == 1.0  # the /metrics request itself, summed over live workers
 

@@ -2,7 +2,7 @@
 
 The service is started the way operators start it (`python -m ocr_service.launcher`, i.e. the
 `ocr-service` console script with the packaged gunicorn.conf.py), configured only through OCR_*
-variables. Models: the bundled `models/ctpn/1` + `models/crnn/1` when they exist and
+variables. Models: the bundled `models/ctpn/` + `models/crnn/` when they hold a version and
 OCR_TEST_TINY_MODELS is not set, else tiny stand-ins (ocrstack_testing.tiny_models) that read a bar pattern.
 Every wait is bounded in count and time; traffic goes to 127.0.0.1 only.
 """
@@ -29,8 +29,20 @@ REPO = Path(__file__).resolve().parents[3]
 BUNDLED_MODELS = REPO / "models"
 
 
+def newest_versions(model_dir: Path, names: tuple[str, ...] = ("ctpn", "crnn")) -> dict[str, str]:
+    """{model: its highest numeric version directory holding a SavedModel}: what a service serves
+    unpinned (TF Serving's `latest` policy; the in-process runner the same). Missing models left out."""
+    newest = {}
+    for name in names:
+        found = [int(p.parent.name) for p in (model_dir / name).glob("*/saved_model.pb")
+                 if p.parent.name.isdigit()]  # fmt: skip
+        if found:
+            newest[name] = str(max(found))
+    return newest
+
+
 def bundled_models_present() -> bool:
-    return all((BUNDLED_MODELS / name / "1" / "saved_model.pb").is_file() for name in ("ctpn", "crnn"))
+    return set(newest_versions(BUNDLED_MODELS)) == {"ctpn", "crnn"}
 
 
 USE_BUNDLED = bundled_models_present() and not os.environ.get("OCR_TEST_TINY_MODELS")
