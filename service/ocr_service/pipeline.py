@@ -269,9 +269,9 @@ class Pipeline:
                 result.models.update(recognizer)
         read = iter(enumerate(zip(texts, confidences, per_char, crops, strict=True)))
         for result, quads in zip(results, found, strict=True):
-            for quad in quads:
+            for quad, share in zip(quads, _height_shares(quads), strict=True):
                 index, (text, confidence, positions, crop) = next(read)
-                if _kept(text, confidence, min_confidence):
+                if _kept(text, confidence, min_confidence, share):
                     if index in turned:  # read the other way up: its text starts at the far corner
                         quad = np.roll(quad, 2, axis=0)
                     sent = _as_sent(quad, result)
@@ -364,7 +364,7 @@ class Pipeline:
     def read_boxes(self, image: np.ndarray, quads: Sequence[np.ndarray]) -> list[Line]:
         """The recogniser alone, on lines of a page whose boxes are already known (no detector).
 
-        Each quad is cropped, read and kept or dropped (min_confidence) as the pipeline does with
+        Each quad is cropped, read and kept or dropped (`_kept`) as the pipeline does with
         its own detections, so that with the truth's boxes (`ocr-evaluate --truth-boxes`) the
         remaining errors are the recogniser's, and the rest of a page's error is the detector's.
         """
@@ -372,10 +372,11 @@ class Pipeline:
         quads = [np.asarray(quad, dtype=np.float32).reshape(4, 2) for quad in quads]
         with deadline.scope(self.config.deadline_s) as due:
             texts, confidences, _ = self._run_recognizer([crop_line(gray, quad) for quad in quads], due=due)
+        read = zip(texts, confidences, quads, _height_shares(quads), strict=True)
         return [
             Line(text, round(float(confidence), 4), _box(quad))
-            for text, confidence, quad in zip(texts, confidences, quads, strict=True)
-            if _kept(text, confidence, self.config.min_confidence)
+            for text, confidence, quad, share in read
+            if _kept(text, confidence, self.config.min_confidence, share)
         ]
 
     def _run_recognizer(
@@ -428,9 +429,28 @@ class Pipeline:
             self.runner.predict("orient", {"patches": patches})
 
 
-def _kept(text: str, confidence: float, min_confidence: float) -> bool:
-    """Whether a line read is answered: some text, read at least `min_confidence` sure."""
-    return bool(text.strip()) and confidence >= min_confidence
+# A line under half the median height of its page's lines (a speck of dirt, a dotted rule, a
+# fragment of a stamp) is answered only when read at least this sure, unless a call keeps every
+# line (min_confidence 0). On 100 real receipts (sroie/dev) such lines were 47 of the 215 lines read
+# over no labelled text and 1 of 5700 over some; leaving them out took page CER 11.35% -> 10.75%.
+SMALL_LINE_SHARE = 0.5
+SMALL_LINE_MIN_CONFIDENCE = 0.8
+
+
+def _kept(text: str, confidence: float, min_confidence: float, height_share: float = 1.0) -> bool:
+    """Whether a line read is answered: some text, read at least `min_confidence` sure, and surely
+    when the line is much smaller than the page's others (`height_share`: its height / their median)."""
+    if not text.strip() or confidence < min_confidence:
+        return False
+    small = height_share < SMALL_LINE_SHARE and min_confidence > 0
+    return not small or confidence >= SMALL_LINE_MIN_CONFIDENCE
+
+
+def _height_shares(quads: Sequence[np.ndarray]) -> list[float]:
+    """Each line's height over the median height of the page's lines (1.0 for a line alone)."""
+    heights = [0.5 * (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) for q in quads]
+    median = float(np.median(heights)) if heights else 1.0
+    return [float(h) / median if median > 0 else 1.0 for h in heights]
 
 
 def _as_sent(quad: np.ndarray, result: OcrResult) -> np.ndarray:

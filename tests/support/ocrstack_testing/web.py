@@ -202,10 +202,15 @@ def _train_font_file() -> tuple[str, int]:
     return spec.path, spec.index
 
 
+def train_font(px: int) -> ImageFont.FreeTypeFont:
+    """The training font of the text samples at `px` pixels."""
+    path, index = _train_font_file()
+    return ImageFont.truetype(path, px, index=index)
+
+
 def text_sample(variant: int = 0, size: tuple[int, int] = (720, 140)) -> Sample:
     """One clean line of business-document text, black on white, ~36 px high."""
-    path, index = _train_font_file()
-    font = ImageFont.truetype(path, 36, index=index)
+    font = train_font(36)
     text = SAMPLE_TEXTS[variant % len(SAMPLE_TEXTS)]
     image = Image.new("RGB", size, "white")
     draw = ImageDraw.Draw(image)
@@ -217,10 +222,9 @@ def text_sample(variant: int = 0, size: tuple[int, int] = (720, 140)) -> Sample:
 def text_page() -> tuple[Image.Image, list[str]]:
     """Five lines of business text, 28 px, on a 900 x 520 page (upright): enough ink for the
     page-orientation classifier to vote on (the bundled models read it)."""
-    from PIL import ImageDraw, ImageFont
+    from PIL import ImageDraw
 
-    path, index = _train_font_file()
-    font = ImageFont.truetype(path, 28, index=index)
+    font = train_font(28)
     page = Image.new("RGB", (900, 520), "white")
     draw = ImageDraw.Draw(page)
     texts = list(SAMPLE_TEXTS[:5])
