@@ -3,7 +3,7 @@
 same signature, whose `text` output is "x" for every line. It loads, answers 200 and reads wrong,
 which only a smoke test that checks the text catches.
 
-    broken_model.py SRC DST     # e.g. models/crnn/1 -> <tmp>/models/crnn/2
+    broken_model.py SRC DST     # e.g. models/crnn/2 -> <tmp>/models/crnn/3
 """
 
 import sys
