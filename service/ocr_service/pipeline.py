@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from crnn.preprocess import batch_crops, crop_line, width_groups
+from crnn.preprocess import batch_crops, crop_line, line_geometry, width_groups
 from ctpn.postprocess import TooManyLines, detect_lines, page_outputs, reading_order
 from ctpn.preprocess import prepare
 
@@ -449,9 +449,9 @@ def _kept(text: str, confidence: float, min_confidence: float, height_share: flo
 
 def _height_shares(quads: Sequence[np.ndarray]) -> list[float]:
     """Each line's height over the median height of the page's lines (1.0 for a line alone)."""
-    heights = [0.5 * (np.linalg.norm(q[3] - q[0]) + np.linalg.norm(q[2] - q[1])) for q in quads]
+    heights = [line_geometry(quad)[1] for quad in quads]  # each at least 1 px
     median = float(np.median(heights)) if heights else 1.0
-    return [float(h) / median if median > 0 else 1.0 for h in heights]
+    return [h / median for h in heights]
 
 
 def _as_sent(quad: np.ndarray, result: OcrResult) -> np.ndarray:

@@ -263,8 +263,9 @@ def test_a_line_much_smaller_than_the_pages_others_is_answered_only_when_read_su
     draw = ImageDraw.Draw(page)
     quads, texts = [], []
     for row, (text, px) in enumerate(zip(SAMPLE_TEXTS[:4], (36, 36, 36, 15), strict=True)):
-        left, top, right, bottom = draw.textbbox((30, 20 + 60 * row), text, font=train_font(px))
-        draw.text((30, 20 + 60 * row), text, font=train_font(px), fill="black")
+        font, origin = train_font(px), (30, 20 + 60 * row)
+        left, top, right, bottom = draw.textbbox(origin, text, font=font)
+        draw.text(origin, text, font=font, fill="black")
         quads.append(np.array([[left, top], [right, top], [right, bottom], [left, bottom]], np.float32))
         texts.append(text)
     image = np.asarray(page)
