@@ -26,6 +26,11 @@ FULL_DEGRADE_SHARE = 0.5  # lines degraded at full (page) strength; the rest mil
 # training lines that also go through a print/capture model (thermal fade, dot matrix, toner
 # streaks, perspective, shadow, low resolution, low JPEG: `ocr_synth.capture`)
 CAPTURE_SHARE = 0.3
+# training lines shrunk to fine print (`ocr_synth.capture.small_print`) before they are cut and
+# enlarged to the recogniser's height: lines render at 14-48 px, and 8 px receipt print (capitals
+# 5-6 px tall) read 25% CER without them. Hanzi below 7 px of ink are not legible to anyone.
+SMALL_PRINT_SHARE = 0.1
+SMALL_PRINT_INK = {"latin": (5.0, 11.0), "cjk": (7.0, 12.0)}  # px of the line's ink height
 # Latin-only training lines printed in capitals, as receipts, forms and signs print them: mixed-case
 # generated text alone taught the recogniser to read a receipt's CHERAS as ChErAS (C, S, O, W, X
 # differ from their small letters only in size, which a line normalised to one height hides)
@@ -120,6 +125,11 @@ def make_sample(
         from ocr_synth import capture
 
         image, (quad,) = capture.apply(rng, image, [quad])
+    if split == "train" and rng.random() < SMALL_PRINT_SHARE:
+        from ocr_synth import capture
+
+        ink_px = SMALL_PRINT_INK["latin" if text.isascii() else "cjk"]
+        image, quad = capture.small_print(rng, image, quad, ink_px)
     crop = crop_line(image, jitter_quad(rng, quad))
     ids = np.asarray(cs.encode(text), np.int32)
     if crop.shape[1] > max_width or not ctc_feasible(ids, crop.shape[1], stride):

@@ -49,7 +49,7 @@ def detect_lines(
         raise TooManyLines(len(quads), max_lines)
     h, w = image_rgb.shape[:2]
     quads = [q / np.float32(scale) for q in quads]
-    quads = refine_quads(image_rgb, quads)
+    quads = refine_quads(image_rgb, quads, scale)
     out = []
     for q in quads:
         q = q.copy()

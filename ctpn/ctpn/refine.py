@@ -19,7 +19,8 @@ RULE_LOOK = 4  # px above and below the band where a vertical rule must go on
 RED_SEAL = 30  # R - max(G, B) above this is a red seal's ink, not text
 RULE_LENGTH = 1.5  # line heights of unbroken horizontal ink that make a rule, not a stroke
 RULE_MIN = 24  # px; rules and underlines are longer than this
-MIN_HEIGHT = 6  # px; thinner ink (a rule's end, a speck) is not a text line
+MIN_HEIGHT = 6  # px as the detector saw it; thinner ink (a rule's end, a speck) is not a text line
+TINY_MIN_HEIGHT = 3  # px of the image: capitals of 8 px print, which the detector saw enlarged
 MIN_WIDTH = 3  # px
 EXTEND_GAP = 0.6  # line heights of blank between the detection's ink and more ink that extends it
 MIN_OVERLAP = 8  # px of a piece of ink inside the detection for it to be part of the line
@@ -83,8 +84,19 @@ def _quad(left: float, right: float, top: float, bottom: float, slope: float, x_
     )
 
 
-def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
+def min_height(scale: float) -> float:
+    """The least ink height (px of the image) of a text line the detector found at `scale`.
+
+    MIN_HEIGHT as the detector saw it: a page it saw enlarged (small print, scale > 1) has smaller
+    lines in its own pixels, down to TINY_MIN_HEIGHT; a page it saw shrunk keeps MIN_HEIGHT.
+    """
+    return max(float(TINY_MIN_HEIGHT), MIN_HEIGHT / max(scale, 1.0))
+
+
+def refine_quad(gray: np.ndarray, quad: np.ndarray, min_ink: float = MIN_HEIGHT) -> list[np.ndarray]:
     """One detected quad (clockwise from top-left) -> the quad(s) fitted to the ink.
+
+    Ink fitted to fewer than `min_ink` rows is no line (`min_height` of the detector's scale).
 
     Returns no quad when the band has no ink (only paper, or a red seal) or none of the ink belongs
     to the detection: such detections have nothing to read.
@@ -166,13 +178,14 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray) -> list[np.ndarray]:
         if near_runs:
             a, b = a + near_runs[0][0], a + near_runs[-1][1]
         r = row_range(a, b + 1)
-        if r is not None and r[1] + 1 - r[0] >= MIN_HEIGHT and b + 1 - a >= MIN_WIDTH:
+        if r is not None and r[1] + 1 - r[0] >= min_ink and b + 1 - a >= MIN_WIDTH:
             out.append(_quad(a + x0, b + x0 + 1, r[0] + r_base, r[1] + r_base + 1, slope, left))
     return out
 
 
-def refine_quads(image: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]:
-    """All detected quads of a page fitted to its ink (a quad may split in two).
+def refine_quads(image: np.ndarray, quads: list[np.ndarray], scale: float = 1.0) -> list[np.ndarray]:
+    """All detected quads of a page fitted to its ink (a quad may split in two); `scale` is the one
+    the detector saw the page at.
 
     Linear in the number of quads apart from one vectorised IoU row per quad: a page of a thousand
     detections used to spend 24 s in pairwise Python IoU calls (issue 13).
@@ -183,7 +196,7 @@ def refine_quads(image: np.ndarray, quads: list[np.ndarray]) -> list[np.ndarray]
     out: list[np.ndarray] = []
     bounds = np.empty((2 * len(quads), 4), dtype=np.float64)  # a quad splits into at most two
     for q in quads:
-        for r in refine_quad(gray, q):
+        for r in refine_quad(gray, q, min_height(scale)):
             box = (r[:, 0].min(), r[:, 1].min(), r[:, 0].max(), r[:, 1].max())
             if len(out) >= len(bounds):
                 bounds = np.concatenate([bounds, np.empty_like(bounds)])

@@ -119,6 +119,23 @@ def low_resolution(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+def small_print(
+    rng: np.random.Generator, image: np.ndarray, quad: np.ndarray, ink_px: tuple[float, float] = (5.0, 11.0)
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fine print captured as it is: the image shrunk (area averaging, as a sensor does) until the
+    line's ink is `ink_px` tall (8-14 px print: a receipt's small lines, a page scanned at low dpi),
+    and not scaled back. An image whose ink is already that small is returned as it is."""
+    q = np.asarray(quad, np.float32)
+    ink = 0.5 * (float(np.linalg.norm(q[3] - q[0])) + float(np.linalg.norm(q[2] - q[1])))
+    f = float(rng.uniform(*ink_px)) / max(ink, 1.0)
+    if f >= 1.0:
+        return image, q
+    h, w = image.shape[:2]
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return small, q * np.float32([size[0] / w, size[1] / h])
+
+
 def low_jpeg(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
     """Messaging-app compression: JPEG at quality 8-25."""
     return degrade.jpeg(image, int(rng.integers(8, 26)))

@@ -90,19 +90,37 @@ def test_apply_is_seeded_and_keeps_shapes_and_quad_count(seed):
     assert a.shape == page.shape and a.dtype == np.uint8 and len(qa) == 2
 
 
-def test_training_lines_get_capture_models_and_evaluation_lines_never_do(monkeypatch):
+def test_training_lines_get_capture_models_and_fine_print_and_evaluation_lines_never_do(monkeypatch):
     from crnn.charset import load
 
     from crnn import data
 
-    calls = []
-    real_apply = capture.apply
+    calls, small = [], []
+    real_apply, real_small = capture.apply, capture.small_print
     monkeypatch.setattr(capture, "apply", lambda *a: calls.append(1) or real_apply(*a))
+    monkeypatch.setattr(capture, "small_print", lambda *a: small.append(a[-1]) or real_small(*a))
     cs = load("gb2312_l1")
     rng = np.random.default_rng(7)
     for _ in range(40):
         data.make_sample(rng, cs, "eval")
-    assert not calls
-    for _ in range(40):
+    assert not calls and not small
+    for _ in range(80):
         data.make_sample(rng, cs, "train")
-    assert 3 <= len(calls) <= 25  # CAPTURE_SHARE of 40
+    assert 8 <= len(calls) <= 45  # CAPTURE_SHARE of 80
+    assert 1 <= len(small) <= 20  # SMALL_PRINT_SHARE of 80, at the ink heights of the line's script
+    assert set(small) <= set(data.SMALL_PRINT_INK.values())
+
+
+def test_small_print_shrinks_the_line_to_fine_print_and_its_quad_with_it():
+    page, quad = _page()  # ink 20 px tall
+    rng = np.random.default_rng(5)
+    for _ in range(20):
+        out, q = capture.small_print(rng, page, quad, (5.0, 11.0))
+        height = q[3, 1] - q[0, 1]
+        assert 5.0 <= height <= 11.0
+        x0, y0, x1, y1 = (int(round(v)) for v in (*q[0], *q[2]))
+        gray = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)
+        assert gray[y0 + 1 : y1 - 1, x0 + 1 : x1 - 1].max() < 128  # the quad is on the (shrunk) bar
+        assert gray[: max(0, y0 - 2)].min() > 200 and gray[y1 + 2 :].min() > 200  # paper around it
+    small, _ = capture.small_print(rng, page, quad, (30.0, 40.0))
+    assert small is page  # already smaller than asked: left as it is
