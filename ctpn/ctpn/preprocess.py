@@ -11,8 +11,11 @@ import numpy as np
 MAX_SIDE = 1600  # the detector's input never has a longer side than this
 MIN_HEIGHT = 64
 # Ink heights (px, after the MAX_SIDE fit) that the detector reads as they are; text outside this band
-# is scaled to TARGET_INK_PX. The band covers the training range, so ordinary pages are not resampled.
-INK_BAND = (9.0, 48.0)
+# is scaled to TARGET_INK_PX. Ordinary pages (body text of 14-28 px lines) are not resampled. The
+# upper end is 28, not the 48 px of the largest training lines: the three sample pages enlarged 2x
+# and 3x were found at detection F1 0.95 as they were and at 1.00 brought to 24 px (unchanged on 80
+# real receipts of sroie/train and on our own and held-out sets).
+INK_BAND = (9.0, 28.0)
 TARGET_INK_PX = 24.0
 MIN_GLYPHS = 3  # fewer ink components than this: no estimate, keep the plain scale
 

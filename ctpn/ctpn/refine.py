@@ -7,6 +7,12 @@ detected ends, top/bottom to the ink rows. Ink separated from the line by a hori
 than `split_gap` (a neighbouring table cell) is never joined, and a detected line that spans such a
 gap is split in two. Output quads use pixel-edge coordinates: a line whose ink covers columns a..b
 spans x = a .. b + 1, like the ground truth of `ocr_synth`.
+
+The fixed lengths below are pixels as the detector saw the page (the page's text brought to the
+size the detector was trained on, `ctpn.preprocess.scale_for`). A page the detector saw shrunk (a
+photo, a 600 dpi scan) has `px` image pixels per detector pixel, and every length grows with it: a
+full-width space at 2x is no table-cell gap. A page it saw enlarged (fine print) keeps these lengths
+in its own pixels, all but the least line height, which goes down to TINY_MIN_HEIGHT.
 """
 
 import cv2
@@ -19,7 +25,7 @@ RULE_LOOK = 4  # px above and below the band where a vertical rule must go on
 RED_SEAL = 30  # R - max(G, B) above this is a red seal's ink, not text
 RULE_LENGTH = 1.5  # line heights of unbroken horizontal ink that make a rule, not a stroke
 RULE_MIN = 24  # px; rules and underlines are longer than this
-MIN_HEIGHT = 6  # px as the detector saw it; thinner ink (a rule's end, a speck) is not a text line
+MIN_HEIGHT = 6  # px; thinner ink (a rule's end, a speck) is not a text line
 TINY_MIN_HEIGHT = 3  # px of the image: capitals of 8 px print, which the detector saw enlarged
 MIN_WIDTH = 3  # px
 EXTEND_GAP = 0.6  # line heights of blank between the detection's ink and more ink that extends it
@@ -27,13 +33,13 @@ MIN_OVERLAP = 8  # px of a piece of ink inside the detection for it to be part o
 DUPLICATE_IOU = 0.7  # two refined quads this similar are one line found twice
 
 
-def split_gap(height: float) -> float:
+def split_gap(height: float, px: float = 1.0) -> float:
     """Horizontal ink gap (px) above which two pieces of ink are separate lines.
 
     Word spaces are ~0.3 em, a full-width comma leaves up to ~0.9 em blank after its ink; table
-    cells are >= 30 px apart (ocr_synth's SAME_ROW_GAP).
+    cells are >= 30 px apart (ocr_synth's SAME_ROW_GAP) as the detector sees them.
     """
-    return float(np.clip(1.05 * height, 12, 27))
+    return float(np.clip(1.05 * height, 12 * px, 27 * px))
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -84,19 +90,10 @@ def _quad(left: float, right: float, top: float, bottom: float, slope: float, x_
     )
 
 
-def min_height(scale: float) -> float:
-    """The least ink height (px of the image) of a text line the detector found at `scale`.
-
-    MIN_HEIGHT as the detector saw it: a page it saw enlarged (small print, scale > 1) has smaller
-    lines in its own pixels, down to TINY_MIN_HEIGHT; a page it saw shrunk keeps MIN_HEIGHT.
-    """
-    return max(float(TINY_MIN_HEIGHT), MIN_HEIGHT / max(scale, 1.0))
-
-
-def refine_quad(gray: np.ndarray, quad: np.ndarray, min_ink: float = MIN_HEIGHT) -> list[np.ndarray]:
+def refine_quad(gray: np.ndarray, quad: np.ndarray, px: float = 1.0) -> list[np.ndarray]:
     """One detected quad (clockwise from top-left) -> the quad(s) fitted to the ink.
 
-    Ink fitted to fewer than `min_ink` rows is no line (`min_height` of the detector's scale).
+    `px`: image pixels per pixel of the detector's input (1 / the detector's scale; see the module).
 
     Returns no quad when the band has no ink (only paper, or a red seal) or none of the ink belongs
     to the detection: such detections have nothing to read.
@@ -117,17 +114,20 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray, min_ink: float = MIN_HEIGHT)
     height = bottom - top
     if height < 2:
         return unchanged
-    pad = max(3.0, 0.2 * height)
+    k = max(px, 1.0)  # lengths in image pixels (never below the detector's own)
+    min_ink = max(float(TINY_MIN_HEIGHT), MIN_HEIGHT * px)
+    pad = max(3.0 * k, 0.2 * height)
     # a table rule runs on above or below the text, a letter's stem does not: look RULE_LOOK px further
-    ext = pad + RULE_LOOK
-    x0, x1 = int(max(0, np.floor(left - SEARCH))), int(min(W - 1, np.ceil(right + SEARCH)))
+    look = round(RULE_LOOK * k)
+    ext = pad + look
+    x0, x1 = int(max(0, np.floor(left - SEARCH * k))), int(min(W - 1, np.ceil(right + SEARCH * k)))
     xs = np.arange(x0, x1 + 1)
     r_base = int(np.floor(top - ext))
     rows = np.arange(r_base, int(np.ceil(bottom + ext)) + 1)
     yy = np.round(rows[:, None] + slope * (xs - left)[None, :]).astype(int)
     inside = (yy >= 0) & (yy < H)
     band = np.where(inside, gray[np.clip(yy, 0, H - 1), xs[None, :]], 255).astype(np.uint8)
-    if band.shape[1] < 3 or band.shape[0] < 3 + 2 * RULE_LOOK:
+    if band.shape[1] < 3 or band.shape[0] < 3 + 2 * look:
         return unchanged
     ink = _ink(band)
     if ink is None:  # nothing darker than the paper (e.g. only a red seal): nothing to read
@@ -137,27 +137,26 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray, min_ink: float = MIN_HEIGHT)
     for d in (1, 2):
         near[:, d:] |= ink[:, :-d]
         near[:, :-d] |= ink[:, d:]
-    k = RULE_LOOK
-    full = near[k:-k].mean(0) >= 0.9
-    goes_on = (near[:k].mean(0) >= 0.75) | (near[-k:].mean(0) >= 0.75)
+    full = near[look:-look].mean(0) >= 0.9
+    goes_on = (near[:look].mean(0) >= 0.75) | (near[-look:].mean(0) >= 0.75)
     for a, b in _runs(full, 0):
         # thin and running on: a rule; touching the band's edge: background; else (a stamp) ink
         if (b - a <= 10 and goes_on[a : b + 1].any()) or a == 0 or b == ink.shape[1] - 1:
             ink[:, a : b + 1] = False
-    ink = ink[k:-k]
-    r_base += k
+    ink = ink[look:-look]
+    r_base += look
     lo = int(np.clip(round(left) - x0, 0, ink.shape[1] - 1))  # the detected span, band columns
     hi = int(np.clip(round(right) - x0, lo + 1, ink.shape[1]))
     mid = (top + bottom) / 2 - r_base
     # horizontal rules and underlines: ink running unbroken along a row for longer than any stroke
-    run = max(RULE_MIN, int(RULE_LENGTH * height))
+    run = max(round(RULE_MIN * k), int(RULE_LENGTH * height))
     ink_u8 = ink.astype(np.uint8)
     ink &= ~cv2.morphologyEx(ink_u8, cv2.MORPH_OPEN, np.ones((1, run), np.uint8)).astype(bool)
 
     def row_range(c0: int, c1: int) -> tuple[int, int] | None:
         """Rows of the line's ink: runs reaching into the middle half of the detection (a bold
         character can have a gap of 3 rows, as wide as the gap to the next line), else the nearest."""
-        runs = _runs(ink[:, c0:c1].any(1), ROW_GAP)
+        runs = _runs(ink[:, c0:c1].any(1), round(ROW_GAP * k))
         if not runs:
             return None
         core = [r for r in runs if r[1] >= mid - height / 4 and r[0] <= mid + height / 4]
@@ -168,8 +167,8 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray, min_ink: float = MIN_HEIGHT)
         return []
     cols = ink[rr[0] : rr[1] + 1].any(0)
     out = []
-    for a, b in _runs(cols, int(split_gap(height))):
-        if min(b + 1, hi) - max(a, lo) < min(MIN_OVERLAP, 0.5 * (b - a + 1)):  # a neighbour
+    for a, b in _runs(cols, int(split_gap(height, k))):
+        if min(b + 1, hi) - max(a, lo) < min(MIN_OVERLAP * k, 0.5 * (b - a + 1)):  # a neighbour
             continue
         # outside the detection, only ink close to the line's own (letters it missed) extends it;
         # a rule or stray ink 15-25 px beyond the end does not
@@ -178,7 +177,7 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray, min_ink: float = MIN_HEIGHT)
         if near_runs:
             a, b = a + near_runs[0][0], a + near_runs[-1][1]
         r = row_range(a, b + 1)
-        if r is not None and r[1] + 1 - r[0] >= min_ink and b + 1 - a >= MIN_WIDTH:
+        if r is not None and r[1] + 1 - r[0] >= min_ink and b + 1 - a >= MIN_WIDTH * k:
             out.append(_quad(a + x0, b + x0 + 1, r[0] + r_base, r[1] + r_base + 1, slope, left))
     return out
 
@@ -196,7 +195,7 @@ def refine_quads(image: np.ndarray, quads: list[np.ndarray], scale: float = 1.0)
     out: list[np.ndarray] = []
     bounds = np.empty((2 * len(quads), 4), dtype=np.float64)  # a quad splits into at most two
     for q in quads:
-        for r in refine_quad(gray, q, min_height(scale)):
+        for r in refine_quad(gray, q, 1.0 / scale):
             box = (r[:, 0].min(), r[:, 1].min(), r[:, 0].max(), r[:, 1].max())
             if len(out) >= len(bounds):
                 bounds = np.concatenate([bounds, np.empty_like(bounds)])

@@ -87,8 +87,6 @@ def test_a_red_seal_is_not_text(page):
 def test_fine_print_the_detector_saw_enlarged_is_a_line_and_a_speck_is_not():
     """Capitals of 6-8 px print are 4-5 px of ink: a line where the detector saw the page enlarged
     4.8x (the pipeline's scale for such a page), no line at the page's own scale (a speck)."""
-    from ctpn.refine import min_height
-
     fonts = [f for f in find_fonts() if "DejaVuSans.ttf" in f] or find_fonts()
     img = Image.new("L", (80, 14), 255)
     ImageDraw.Draw(img).text((4, 3), "TOTAL", font=ImageFont.truetype(fonts[0], 6), fill=0)
@@ -97,7 +95,7 @@ def test_fine_print_the_detector_saw_enlarged_is_a_line_and_a_speck_is_not():
     ink = box(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
     assert ys.max() + 1 - ys.min() == 4  # (fine print: less ink than MIN_HEIGHT)
     loose = ink + np.array([[-2, -1], [2, -1], [2, 1], [-2, 1]], np.float32)
-    (got,) = refine_quad(gray, loose, min_height(4.8))
+    (got,) = refine_quad(gray, loose, px=1 / 4.8)
     np.testing.assert_allclose(got, ink, atol=1.0)  # (grey edge rows of the glyphs count as ink)
-    assert refine_quad(gray, ink, min_height(1.0)) == []
-    assert refine_quad(gray, ink, min_height(0.5)) == []  # a shrunk page keeps MIN_HEIGHT
+    assert refine_quad(gray, ink, px=1.0) == []
+    assert refine_quad(gray, ink, px=2.0) == []  # seen shrunk: a speck all the more
