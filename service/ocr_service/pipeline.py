@@ -438,10 +438,30 @@ SMALL_LINE_SHARE = 0.5
 SMALL_LINE_MIN_CONFIDENCE = 0.8
 
 
+# A dashed or starred separator (a receipt's "-------" or "*******") is found as a line and read as a
+# run of 一, -, = or *: a rule, not text, like the solid rules ctpn.refine leaves out. A line of at
+# least RULE_MIN_CHARS characters, RULE_SHARE of them from RULE_CHARS, is not answered unless a call
+# keeps every line (min_confidence 0). On 150 real receipts of sroie/train (never dev): 8 lines
+# left out, all separators, and none of their 8,315 labelled lines is one; page CER 10.86% -> 10.67%.
+RULE_CHARS = frozenset("-_=~*.·:一—―－＝＊：")
+RULE_MIN_CHARS = 4
+RULE_SHARE = 0.8
+
+
+def _is_rule(text: str) -> bool:
+    """Whether a line read is a separator drawn with characters (see RULE_CHARS)."""
+    chars = text.replace(" ", "")
+    ruled = sum(c in RULE_CHARS for c in chars)
+    return len(chars) >= RULE_MIN_CHARS and ruled >= RULE_SHARE * len(chars)
+
+
 def _kept(text: str, confidence: float, min_confidence: float, height_share: float = 1.0) -> bool:
-    """Whether a line read is answered: some text, read at least `min_confidence` sure, and surely
-    when the line is much smaller than the page's others (`height_share`: its height / their median)."""
+    """Whether a line read is answered: some text, read at least `min_confidence` sure, not a
+    separator (`_is_rule`), and surely when the line is much smaller than the page's others
+    (`height_share`: its height / their median)."""
     if not text.strip() or confidence < min_confidence:
+        return False
+    if min_confidence > 0 and _is_rule(text):
         return False
     small = height_share < SMALL_LINE_SHARE and min_confidence > 0
     return not small or confidence >= SMALL_LINE_MIN_CONFIDENCE

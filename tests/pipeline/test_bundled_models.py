@@ -316,3 +316,31 @@ def test_a_line_much_smaller_than_the_pages_others_is_answered_only_when_read_su
     assert read(1.0) == expected  # all four read surely (the small one too)
     assert read(0.75) == expected[:3]  # read at under 0.8: the small line is left out, the rest not
     assert read(0.75, min_confidence=0.0) == expected
+
+
+def test_a_separator_drawn_with_characters_is_not_answered_as_text(pipeline):
+    """A receipt's "--------" and "********" rows are found like lines and read as runs of 一, -
+    or *: not text, unless a call keeps every line (min_confidence 0). (Boxed this tight, the -
+    and = rows read unsurely as 于 and 工, left out by min_confidence; the * row is read surely.)"""
+    from ocrstack_testing.web import SAMPLE_TEXTS, train_font
+
+    rows = [SAMPLE_TEXTS[0], "-" * 24, SAMPLE_TEXTS[1], "*" * 24, "=" * 24]
+    page = Image.new("RGB", (760, 40 + 50 * len(rows)), "white")
+    draw = ImageDraw.Draw(page)
+    quads = []
+    for row, text in enumerate(rows):
+        origin = (30, 20 + 50 * row)
+        left, top, right, bottom = draw.textbbox(origin, text, font=train_font(28))
+        draw.text(origin, text, font=train_font(28), fill="black")
+        quads.append(np.array([[left, top], [right, top], [right, bottom], [left, bottom]], np.float32))
+
+    def read(min_confidence: float) -> list[str]:
+        lines = Pipeline(pipeline.runner, PipelineConfig(min_confidence=min_confidence)).read_boxes(
+            np.asarray(page), quads
+        )
+        return [line.text.replace(" ", "") for line in lines]
+
+    assert read(0.5) == [SAMPLE_TEXTS[0].replace(" ", ""), SAMPLE_TEXTS[1].replace(" ", "")]
+    everything = read(0.0)
+    assert len(everything) == len(rows), everything
+    assert set(everything[3]) == {"*"}, everything  # read as what it is, and left out as a rule
