@@ -226,7 +226,9 @@ def test_tiny_images_of_10_px_text_are_read_without_resizing_first(pipeline):
 def test_a_page_of_8_px_print_is_found_line_by_line_without_resizing_first(pipeline):
     """Ten receipt lines at 8 px (capitals 5 px of ink) on one small page: the detector sees the
     page enlarged, and every line comes back in its row. Measured when this test was written:
-    10 of 10 lines found, 24% CER with crnn/2 (RapidOCR 1.4.4 on the same page: 10 lines, 5%)."""
+    10 of 10 lines found, 24% CER with crnn/2 (RapidOCR 1.4.4 on the same page: 10 lines, 5%);
+    27.6% on another machine of the same kind (glyphs of 5 px read differently across CPUs), so
+    the bound on the text is loose: this test is about finding the lines."""
     from ocr_synth import fonts
     from rapidfuzz.distance import Levenshtein
 
@@ -242,7 +244,7 @@ def test_a_page_of_8_px_print_is_found_line_by_line_without_resizing_first(pipel
     assert rows == list(range(len(TINY_LINES)))
     read_text = "".join(line.text for line in lines).replace(" ", "")
     truth_text = "".join(TINY_LINES).replace(" ", "")
-    assert Levenshtein.distance(read_text, truth_text) / len(truth_text) < 0.3
+    assert Levenshtein.distance(read_text, truth_text) / len(truth_text) < 0.4
 
 
 def test_the_bundled_recogniser_places_each_character_inside_its_line(pipeline):
