@@ -10,9 +10,10 @@ spans x = a .. b + 1, like the ground truth of `ocr_synth`.
 
 The fixed lengths below are pixels as the detector saw the page (the page's text brought to the
 size the detector was trained on, `ctpn.preprocess.scale_for`). A page the detector saw shrunk (a
-photo, a 600 dpi scan) has `px` image pixels per detector pixel, and every length grows with it: a
-full-width space at 2x is no table-cell gap. A page it saw enlarged (fine print) keeps these lengths
-in its own pixels, all but the least line height, which goes down to TINY_MIN_HEIGHT.
+photo, a 600 dpi scan) has `px` image pixels per detector pixel, and every length but MIN_WIDTH
+grows with it: a full-width space at 2x is no table-cell gap, while a `1` or a `:` is narrow at any
+size. A page it saw enlarged (fine print) keeps these lengths in its own pixels, all but the least
+line height, which goes down to TINY_MIN_HEIGHT.
 """
 
 import cv2
@@ -27,7 +28,7 @@ RULE_LENGTH = 1.5  # line heights of unbroken horizontal ink that make a rule, n
 RULE_MIN = 24  # px; rules and underlines are longer than this
 MIN_HEIGHT = 6  # px; thinner ink (a rule's end, a speck) is not a text line
 TINY_MIN_HEIGHT = 3  # px of the image: capitals of 8 px print, which the detector saw enlarged
-MIN_WIDTH = 3  # px
+MIN_WIDTH = 3  # px of the image, at any scale: a `1` or a `:` is narrow however large the page
 EXTEND_GAP = 0.6  # line heights of blank between the detection's ink and more ink that extends it
 MIN_OVERLAP = 8  # px of a piece of ink inside the detection for it to be part of the line
 DUPLICATE_IOU = 0.7  # two refined quads this similar are one line found twice
@@ -177,7 +178,7 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray, px: float = 1.0) -> list[np.
         if near_runs:
             a, b = a + near_runs[0][0], a + near_runs[-1][1]
         r = row_range(a, b + 1)
-        if r is not None and r[1] + 1 - r[0] >= min_ink and b + 1 - a >= MIN_WIDTH * k:
+        if r is not None and r[1] + 1 - r[0] >= min_ink and b + 1 - a >= MIN_WIDTH:
             out.append(_quad(a + x0, b + x0 + 1, r[0] + r_base, r[1] + r_base + 1, slope, left))
     return out
 
