@@ -8,7 +8,7 @@ of the text is estimated from the image itself (`ink_height`), so a user never h
 import cv2
 import numpy as np
 
-MAX_SIDE = 1600  # the detector's input never has a longer side than this
+MAX_SIDE = 1600  # the detector's input has no longer side than this, but for SMALL_INK below
 MIN_HEIGHT = 64
 # Ink heights (px, after the MAX_SIDE fit) that the detector reads as they are; text outside this band
 # is scaled to TARGET_INK_PX. Ordinary pages (body text of 14-28 px lines) are not resampled. The
@@ -18,6 +18,13 @@ MIN_HEIGHT = 64
 INK_BAND = (9.0, 28.0)
 TARGET_INK_PX = 24.0
 MIN_GLYPHS = 3  # fewer ink components than this: no estimate, keep the plain scale
+# A large scan (a receipt on an A4 flatbed at 600 dpi: 7016 x 4961 px) fitted to MAX_SIDE keeps its
+# text at 9-16 px of ink, blurred by the shrink: the detector gets up to 1.5x that size instead
+# (MAX_SIDE_SMALL_TEXT on the longer side), text brought towards TARGET_INK_PX. On the 49 such scans
+# of sroie/train (never dev): page CER 10.66% -> 9.25%, detection F1 0.873 -> 0.892, for 32% more
+# engine time on those pages; 1.25x read as well (9.29%), 1.75x and 2x worse (9.67%, 10.09%).
+SMALL_INK = 16.0
+MAX_SIDE_SMALL_TEXT = 2400
 
 
 def ink_height(gray: np.ndarray) -> float | None:
@@ -67,9 +74,10 @@ def resize(image: np.ndarray, scale: float) -> np.ndarray:
 def scale_for(image_rgb: np.ndarray) -> float:
     """The detector's scale for a page: fit MAX_SIDE, then bring text outside INK_BAND to TARGET_INK_PX.
 
-    Never above MAX_SIDE on the longer side. An image too small to measure (fewer than MIN_GLYPHS
-    ink components) and under MIN_HEIGHT px tall is enlarged to MIN_HEIGHT, as before text sizes
-    were measured; `prepare` pads every image to at least MIN_HEIGHT, so a line crop keeps its size.
+    Never above MAX_SIDE on the longer side, or MAX_SIDE_SMALL_TEXT where the fit shrank the page
+    and left its text under SMALL_INK. An image too small to measure (fewer than MIN_GLYPHS ink
+    components) and under MIN_HEIGHT px tall is enlarged to MIN_HEIGHT, as before text sizes were
+    measured; `prepare` pads every image to at least MIN_HEIGHT, so a line crop keeps its size.
     """
     h, w = image_rgb.shape[:2]
     fit = MAX_SIDE / max(h, w)
@@ -79,6 +87,8 @@ def scale_for(image_rgb: np.ndarray) -> float:
     ink = ink_height(gray)
     if ink is None:
         return min(MIN_HEIGHT / h, fit) if h < MIN_HEIGHT else scale
+    if fit < 1.0 and ink < SMALL_INK:  # a large scan of small text
+        return min(scale * TARGET_INK_PX / ink, MAX_SIDE_SMALL_TEXT / max(h, w), 1.0)
     if not INK_BAND[0] <= ink <= INK_BAND[1]:
         scale = min(scale * TARGET_INK_PX / ink, fit)
     return scale
