@@ -209,7 +209,7 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
             raise ValueError(f"--real-share must be between 0 and 1 (exclusive), got {cfg.real_share}")
         real_lines = data_mod.RealLines(list(cfg.real), cs, cfg.max_width, stride=stride)
         print(
-            f"real lines: {len(real_lines)} from {len(real_lines.pages)} pages "
+            f"real lines: {len(real_lines)} from {real_lines.page_count} pages "
             f"({real_lines.skipped} left out), {cfg.real_share:.0%} of training lines",
             flush=True,
         )

@@ -113,3 +113,39 @@ def test_training_lines_put_a_full_stop_inside_a_line_as_wrapped_paragraphs_do()
     assert stops >= 0.1 * commas, (stops, commas)
     stops, commas = full_stops_inside("eval")  # the evaluation split draws as before
     assert stops < 0.05 * commas, (stops, commas)
+
+
+def test_a_real_line_is_cut_from_its_neighbourhood_exactly_as_from_its_whole_page(tmp_path):
+    """RealLines keeps a line's surroundings, not its page (a 600 dpi scan is 35 Mpx): every
+    jittered crop must be the one the whole page gives, at the page's edges too (a crop from
+    another place would differ by the page's texture, 30 grey levels)."""
+    import json
+
+    import cv2
+    from crnn.charset import load
+    from crnn.data import RealLines
+    from crnn.preprocess import crop_line
+
+    page = np.full((1400, 1000), 230, np.uint8)
+    page[::7, :] = 200  # texture, so that a crop from the wrong place would show
+    boxes = {"MIDDLE 12.50": (300, 650), "EDGE": (0, 1360), "CORNER": (880, 0)}
+    truth = []
+    for text, (x, y) in boxes.items():
+        cv2.putText(page, text, (x + 4, y + 32), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2)
+        right = x + 30 * len(text)
+        truth.append({"text": text, "box": [[x, y], [right, y], [right, y + 40], [x, y + 40]]})
+    cv2.imwrite(str(tmp_path / "p.png"), page)
+    (tmp_path / "truth.json").write_text(json.dumps({"p.png": truth}), encoding="utf-8")
+
+    cs = load()
+    real = RealLines([tmp_path], cs)
+    assert len(real) == 3 and real.page_count == 1
+    assert sum(region.size for region, _, _ in real.lines) < page.size / 10
+    for (region, quad, ids), row in zip(real.lines, truth, strict=True):
+        assert cs.decode(ids) == row["text"]
+        offset = np.float32(row["box"][0]) - quad[0]
+        for seed in range(5):
+            jittered = jitter_quad(np.random.default_rng(seed), quad)
+            got, want = crop_line(region, jittered), crop_line(page, jittered + offset)
+            # the same pixels, up to the rounding of a warp from another origin (<= 2 grey levels)
+            assert got.shape == want.shape and np.abs(got.astype(int) - want).max() <= 2, row["text"]
