@@ -87,10 +87,10 @@ def scale_for(image_rgb: np.ndarray) -> float:
     ink = ink_height(gray)
     if ink is None:
         return min(MIN_HEIGHT / h, fit) if h < MIN_HEIGHT else scale
-    if fit < 1.0 and ink < SMALL_INK:  # a large scan of small text
-        return min(scale * TARGET_INK_PX / ink, MAX_SIDE_SMALL_TEXT / max(h, w), 1.0)
-    if not INK_BAND[0] <= ink <= INK_BAND[1]:
-        scale = min(scale * TARGET_INK_PX / ink, fit)
+    large_scan = fit < 1.0 and ink < SMALL_INK  # small text that the fit shrank further
+    if large_scan or not INK_BAND[0] <= ink <= INK_BAND[1]:
+        limit = min(MAX_SIDE_SMALL_TEXT / max(h, w), 1.0) if large_scan else fit
+        scale = min(scale * TARGET_INK_PX / ink, limit)
     return scale
 
 

@@ -461,10 +461,11 @@ def _kept(text: str, confidence: float, min_confidence: float, height_share: flo
     (`height_share`: its height / their median)."""
     if not text.strip() or confidence < min_confidence:
         return False
-    if min_confidence > 0 and _is_rule(text):
+    if min_confidence <= 0:  # the call keeps every line read
+        return True
+    if _is_rule(text):
         return False
-    small = height_share < SMALL_LINE_SHARE and min_confidence > 0
-    return not small or confidence >= SMALL_LINE_MIN_CONFIDENCE
+    return height_share >= SMALL_LINE_SHARE or confidence >= SMALL_LINE_MIN_CONFIDENCE
 
 
 def _height_shares(quads: Sequence[np.ndarray]) -> list[float]:

@@ -68,23 +68,21 @@ def test_dashed_rules_and_blank_pages_do_not_count_as_text():
 
 
 @pytest.mark.parametrize(
-    ("glyph_h", "page_h", "scale"),
+    ("glyph_h", "page_h", "scale", "longest"),
     [
-        (20, 400, 1.0),  # in the trained band: left alone
-        (150, 400, 24 / 150),  # a sign: shrunk to 24 px text
-        (6, 200, 4.0),  # tiny print: enlarged to 24 px text
-        (6, 1000, 1600 / 1000),  # ... but never past MAX_SIDE on the longer side
-        (30, 4000, 2400 / 4000),  # a large scan: 12 px after the fit, up to 1.5x the fit
-        (60, 4000, 1600 / 4000),  # ... whose text is not small after the fit: the fit
+        (20, 400, 1.0, 1600),  # in the trained band: left alone
+        (150, 400, 24 / 150, 1600),  # a sign: shrunk to 24 px text
+        (6, 200, 4.0, 1600),  # tiny print: enlarged to 24 px text
+        (6, 1000, 1600 / 1000, 1600),  # ... but never past MAX_SIDE on the longer side
+        (30, 4000, 2400 / 4000, 2400),  # a large scan: 12 px after the fit, up to 1.5x the fit
+        (60, 4000, 1600 / 4000, 1600),  # ... whose text is not small after the fit: the fit
     ],
 )
-def test_text_far_outside_the_trained_sizes_is_scaled_to_24_px(glyph_h, page_h, scale):
-    from ctpn.preprocess import MAX_SIDE_SMALL_TEXT
-
+def test_text_far_outside_the_trained_sizes_is_scaled_to_24_px(glyph_h, page_h, scale, longest):
     page = _glyphs(page_h, glyph_h, count=4, page_w=min(900, page_h))
     out, s = prepare(page)
     assert s == pytest.approx(scale)
-    assert max(out.shape[:2]) <= MAX_SIDE_SMALL_TEXT + 15
+    assert max(out.shape[:2]) <= longest + 15
 
 
 def test_a_short_line_crop_is_padded_not_enlarged():
