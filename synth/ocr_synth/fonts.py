@@ -45,6 +45,11 @@ TRAIN_CJK_FAMILIES: dict[str, str] = {
     "TW-Kai": "fonts-cns11643-kai",
     "Smiley Sans": "fonts-smiley-sans",
     "BabelStone Han": "fonts-babelstone-han",
+    # Hanazono Mincho A: a Japanese Ming (Mincho) that draws every CJK Unified Ideograph of the
+    # BMP, each simplified hanzi among them, and ASCII; thin strokes and Japanese glyph forms (将,
+    # 亲 ...): another region's Ming, as TW-Sung is to the recogniser. (IPA Mincho and IPAmj Mincho
+    # lack 1187 / 896 of the level-1 hanzi: not drawn.)
+    "HanaMinA": "fonts-hanazono",
 }
 EVAL_CJK_FAMILIES: dict[str, str] = {
     "WenQuanYi Zen Hei": "fonts-wqy-zenhei",

@@ -44,11 +44,13 @@ def render_line(
     degrade: bool = True,
     mild: bool = True,
     stamps: bool = True,
+    reshape: bool = False,
 ) -> LineSample:
     """One line on a paper strip with 4-24 px margins around the ink (after any rotation).
 
     mild=False degrades the strip as hard as a degraded page (`degrade.apply`'s full settings);
-    stamps=False never puts a seal over it (STAMP_SHARE of degraded lines get one otherwise).
+    stamps=False never puts a seal over it (STAMP_SHARE of degraded lines get one otherwise);
+    reshape=True draws the ink in another width and weight (`render.reshape_ink`).
     """
     source = TextSource(rng)
     margins = rng.integers(MARGIN_RANGE[0], MARGIN_RANGE[1] + 1, 4)  # left, top, right, bottom
@@ -67,6 +69,8 @@ def render_line(
     else:
         raise RuntimeError("could not draw a legible line in 20 tries")
     line = " ".join(line.split()) if text is None else text
+    if reshape:
+        m = render.reshape_ink(rng, m)
 
     # room for a +-2 degree rotation, then crop back to the wanted margins around the moved quad
     slack = math.ceil(m.width * math.sin(math.radians(_degrade.MAX_ANGLE_DEG)) / 2) + 2 if degrade else 0

@@ -1,5 +1,6 @@
 import numpy as np
-from ocr_synth import lines
+import pytest
+from ocr_synth import fonts, lines, render
 from ocr_synth.content import CHARSET_HINT
 
 
@@ -12,9 +13,10 @@ def test_same_seed_gives_identical_bytes():
         np.testing.assert_array_equal(a.quad, b.quad)
 
 
-def test_undegraded_quad_is_tight_around_the_ink_with_4_to_24_px_margins(darkness, quad_mask):
+@pytest.mark.parametrize("reshape", [False, True])
+def test_undegraded_quad_is_tight_around_the_ink_with_4_to_24_px_margins(darkness, quad_mask, reshape):
     for seed in range(40):
-        s = lines.render_line(np.random.default_rng(seed), degrade=False)
+        s = lines.render_line(np.random.default_rng(seed), degrade=False, reshape=reshape)
         h, w = s.image.shape[:2]
         x0, y0 = s.quad[0]
         x1, y1 = s.quad[2]
@@ -55,3 +57,31 @@ def test_generated_texts_use_the_charset_and_eval_split_renders():
         assert set(s.text) <= allowed and 1 <= len(s.text) <= 40
         assert s.image.dtype == np.uint8 and s.image.ndim == 3 and s.image.shape[2] == 3
         assert s.quad.dtype == np.float32 and s.quad.shape == (4, 2)
+
+
+def _train_face(family: str) -> fonts.FontSpec:
+    return next(s for s in fonts.discover("train") if s.family == family and not s.bold)
+
+
+def _row_runs(mask: np.ndarray) -> int:
+    """How many separate bands of rows hold ink (三 has three)."""
+    rows = (mask > 0).any(axis=1).astype(np.int8)
+    return int(np.sum(np.diff(np.concatenate([[0], rows])) == 1))
+
+
+def test_restyled_ink_is_wider_or_narrower_and_bolder_or_thinner_at_the_same_height():
+    m = render.ink_mask("将费写小已 Latte", _train_face("Noto Serif CJK SC"), 32)
+    for scale in (0.8, 1.25):
+        r = render.restyle_ink(m, scale, 0)
+        assert abs(r.width - m.width * scale) <= 2
+        assert m.height - 2 <= r.height <= m.height
+    ink = int(m.mask.astype(np.int64).sum())
+    thin = int(render.restyle_ink(m, 1.0, -1).mask.astype(np.int64).sum())
+    bold = int(render.restyle_ink(m, 1.0, 1).mask.astype(np.int64).sum())
+    assert thin < 0.85 * ink and bold > 1.15 * ink, (thin, ink, bold)
+
+
+def test_thinned_ink_keeps_a_mings_hairlines_at_the_smallest_reshaped_height():
+    m = render.ink_mask("三", _train_face("AR PL UMing CN"), 17)
+    assert m.height >= render.RESHAPE_WEIGHT_MIN_HEIGHT
+    assert _row_runs(render.restyle_ink(m, 0.8, -1).mask) == _row_runs(m.mask) == 3
