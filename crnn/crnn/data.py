@@ -40,8 +40,8 @@ CAPITALS_SHARE = 0.3
 # lines), so the recogniser learned to read a mid-line 。 as ， (45 of its 172 errors on our set)
 RUNNING_TEXT_SHARE = 0.15
 # training lines drawn in another width and weight (`ocr_synth.render.reshape_ink`): 14 training
-# CJK families still left the held-out Ming (TW-Sung) at 1.4% CER, its thin strokes and narrow
-# letters read as other hanzi
+# CJK families still left the held-out Ming (TW-Sung) at 1.4% CER, its thin-stroked hanzi read as
+# others of a like shape (runs/crnn6 with it: 1.09%)
 RESHAPE_SHARE = 0.5
 # rough crop width per character at height 32 (hanzi are about square; Latin about half as wide)
 _WIDE_PX, _NARROW_PX = 30.0, 17.0

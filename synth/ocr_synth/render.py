@@ -62,8 +62,10 @@ def _crop_to_ink(cov: np.ndarray, dx: int, dy: int) -> InkMask | None:
 
 
 # Glyph-shape variation of training lines, never of evaluation pages: a typeface the recogniser never
-# saw differs from those it did mostly in its letters' width and its strokes' weight (TW-Sung, the
-# held-out Ming, is narrower and thinner than the training Mings, and its 将 read as 特, 费 as 亲).
+# saw differs from those it did in its letters' proportions and its strokes' weight. TW-Sung, the
+# held-out Ming, has thinner strokes than the training Mings (its 将 read as 特, 费 as 亲), and
+# its lines read better at 0.85x their width though its ink is as wide as theirs: the recogniser
+# had learnt its faces' exact proportions (models/README.md, sitting of 2026-12-04 evening).
 RESHAPE_ASPECT = (0.8, 1.25)  # the ink's width scale: condensed to extended designs
 RESHAPE_WEIGHT_MIN_HEIGHT = 14  # px of ink: thinner lines' hairlines would vanish when thinned
 _RESHAPE_OVERSAMPLE = 3  # a 3x3 min / max filter at 3x moves each stroke edge by 1/3 px
