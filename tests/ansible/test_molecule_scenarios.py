@@ -86,8 +86,25 @@ def molecule(
     return result
 
 
-def output(result: subprocess.CompletedProcess) -> str:
-    return (result.stdout + result.stderr)[-30000:]
+# Lines of Ansible's and Molecule's output that say what failed: a task's `fatal:` / `failed:`
+# result, a failed assertion's message, Molecule's own ERROR lines.
+FAILURE_MARKS = ("fatal: [", "failed: [", "FAILED!", "ERROR ")
+
+
+def output(result: subprocess.CompletedProcess, tail: int = 20000) -> str:
+    """What a failed run's assertion shows: the lines that say what failed, each with the task
+    heading before it, then the run's tail. A long run's tail alone can end past the failure (the
+    side effect of a scenario that was followed by destroy) and CI shows only a part of it."""
+    text = result.stdout + result.stderr
+    lines = text.splitlines()
+    failures = []
+    for i, line in enumerate(lines):
+        if any(mark in line for mark in FAILURE_MARKS):
+            headings = (lines[j] for j in range(i, max(i - 40, -1), -1) if lines[j].startswith("TASK ["))
+            task = next(headings, "")
+            failures += [task, line[:3000]] if task and task not in failures else [line[:3000]]
+    head = "what failed (rescued failures too):\n" + "\n".join(failures) + "\n\n" if failures else ""
+    return head + "the output's tail:\n" + text[-tail:]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
