@@ -87,8 +87,9 @@ def molecule(
 
 
 # Lines of Ansible's and Molecule's output that say what failed: a task's `fatal:` / `failed:`
-# result, a failed assertion's message, Molecule's own ERROR lines.
-FAILURE_MARKS = ("fatal: [", "failed: [", "FAILED!", "ERROR ")
+# result (shown under its task's heading) and Molecule's own ERROR lines.
+TASK_FAILURE_MARKS = ("fatal: [", "failed: [")
+FAILURE_MARKS = (*TASK_FAILURE_MARKS, "ERROR ")
 
 
 def output(result: subprocess.CompletedProcess, tail: int = 20000) -> str:
@@ -99,10 +100,14 @@ def output(result: subprocess.CompletedProcess, tail: int = 20000) -> str:
     lines = text.splitlines()
     failures = []
     for i, line in enumerate(lines):
-        if any(mark in line for mark in FAILURE_MARKS):
+        if not any(mark in line for mark in FAILURE_MARKS):
+            continue
+        if line.startswith(TASK_FAILURE_MARKS):
             headings = (lines[j] for j in range(i, max(i - 40, -1), -1) if lines[j].startswith("TASK ["))
-            task = next(headings, "")
-            failures += [task, line[:3000]] if task and task not in failures else [line[:3000]]
+            heading = next(headings, None)
+            if heading:
+                failures.append(heading)
+        failures.append(line[:3000])
     head = "what failed (rescued failures too):\n" + "\n".join(failures) + "\n\n" if failures else ""
     return head + "the output's tail:\n" + text[-tail:]
 
