@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import signal
 import threading
 import time
@@ -309,12 +310,20 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
         if producer is not None:
             producer.close()
         secs = time.time() - t_start
+        # the trainer's own peak (Linux: KiB); the renderer processes are apart (bench/synth_speed.py)
+        peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         print(
             f"saved {path}: step {int(step.numpy())} ({done} now, {done / max(secs, 1e-9):.2f} step/s), "
-            f"generated {pool.added} samples",
+            f"generated {pool.added} samples, trainer's peak memory {peak_gib:.1f} GiB",
             flush=True,
         )
-    return {"start_step": start_step, "end_step": int(step.numpy()), "losses": history, "checkpoint": path}
+    return {
+        "start_step": start_step,
+        "end_step": int(step.numpy()),
+        "losses": history,
+        "checkpoint": path,
+        "peak_rss_gib": peak_gib,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

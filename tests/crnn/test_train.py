@@ -29,6 +29,8 @@ def test_training_reduces_loss_and_resume_continues_step_count(tmp_path, make_di
     )
     first = train(cfg, sample_source=source)
     assert (first["start_step"], first["end_step"]) == (0, 20)
+    # ru_maxrss is KiB on Linux: TensorFlow alone holds more than 0.1 GiB; a wrong unit is 1024x off
+    assert 0.1 < first["peak_rss_gib"] < 64
     losses = first["losses"]
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:3])
 
