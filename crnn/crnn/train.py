@@ -110,22 +110,84 @@ def load_model_from_run(run_dir: Path, checkpoint: str | None = None):
     return model, cs, int(step.numpy())
 
 
-def _init_from_savedmodel(model, saved_model_dir: Path) -> None:
-    """Warm start: the weights of an exported model (crnn-export) of the same shape and charset."""
+def _savedmodel_shape(variables: Path) -> tuple[tuple[int, int, int, int], int]:
+    """(channels, lstm_units) of an exported CRNN, read from its variables' shapes.
+
+    The checkpoint names each layer by its place in the model (`model/_operations/<n>/...`), so the
+    six conv kernels come in layer order: conv1..conv6, of which conv1, conv2, conv3 and conv5 set
+    the four channel counts (conv4 repeats conv3's, conv6 is conv5's + 64).
+    """
     import tensorflow as tf
+
+    shapes = tf.train.load_checkpoint(str(variables)).get_variable_to_shape_map()
+
+    def place(key: str) -> int:
+        return int(key.split("/")[2])
+
+    kernels = sorted(
+        (place(k), s) for k, s in shapes.items() if k.startswith("model/_operations/") and len(s) == 4
+    )
+    recurrent = [s for k, s in shapes.items() if k.startswith("model/") and "recurrent_kernel" in k]
+    if len(kernels) != 6 or not recurrent:
+        raise ValueError(f"{variables} does not hold the CRNN of crnn.network (6 conv layers, BiLSTMs)")
+    outs = [s[-1] for _, s in kernels]
+    return (outs[0], outs[1], outs[2], outs[4]), recurrent[0][0]
+
+
+def _widen(target, source) -> None:
+    """Copy ``source``'s weights into the leading channels of the same-named, wider ``target``.
+
+    The channels only ``target`` has keep their fresh initial weights, except where they feed the
+    next layer: the input rows of every kernel (axis -2 of a conv, LSTM or dense kernel) that come
+    from new channels are zeroed. The wider model then computes exactly what the source did, and
+    training grows the new channels from there (Net2Net's "function preserving" start, with zero
+    rows in place of copied units).
+    """
+    for layer in target.layers:
+        src_weights = source.get_layer(layer.name).weights
+        if len(src_weights) != len(layer.weights):
+            raise ValueError(f"layer {layer.name}: {len(src_weights)} weights in the source")
+        for dst, src in zip(layer.weights, src_weights, strict=True):
+            old = src.numpy()
+            new = dst.numpy()
+            if old.ndim != new.ndim or any(o > n for o, n in zip(old.shape, new.shape, strict=True)):
+                raise ValueError(f"{dst.path}: {old.shape} does not fit in {new.shape}")
+            if new.ndim >= 2 and new.shape[-2] > old.shape[-2]:
+                new[..., old.shape[-2] :, :] = 0.0
+            new[tuple(slice(0, n) for n in old.shape)] = old
+            dst.assign(new)
+
+
+def _init_from_savedmodel(model, saved_model_dir: Path, conf: dict) -> None:
+    """Warm start from an exported model (crnn-export) of this charset and LSTM size.
+
+    Its conv channels may be fewer than this run's (``--channels``): they fill the leading ones
+    (`_widen`), so a larger recogniser starts from what a smaller one learned.
+    """
+    import tensorflow as tf
+
+    from crnn.charset import load
+    from crnn.network import build_crnn
 
     variables = saved_model_dir / "variables" / "variables"
     if not variables.with_suffix(".index").exists():
         raise FileNotFoundError(f"{saved_model_dir} is not a SavedModel written by crnn-export")
+    channels, lstm_units = _savedmodel_shape(variables)
+    source = model
+    if channels != tuple(conf["channels"]) and lstm_units == conf["lstm_units"]:
+        cs = load(conf["charset"])
+        source = build_crnn(cs.num_classes, channels, lstm_units, conf.get("width_stride", 4))
     # the exported module holds the Keras model as `model`: the same object path as here
     try:
-        tf.train.Checkpoint(model=model).read(
+        tf.train.Checkpoint(model=source).read(
             str(variables)
         ).expect_partial().assert_existing_objects_matched()
+        if source is not model:
+            _widen(model, source)
     except (AssertionError, ValueError) as exc:
         raise ValueError(
-            f"{saved_model_dir} does not fit this run's model (another charset, channels or "
-            f"--lstm-units?): {exc}"
+            f"{saved_model_dir} does not fit this run's model (another charset, fewer channels, or "
+            f"another --lstm-units?): {exc}"
         ) from exc
 
 
@@ -168,7 +230,7 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
     else:
         restored_from = None
         if cfg.init_from:
-            _init_from_savedmodel(model, Path(cfg.init_from))
+            _init_from_savedmodel(model, Path(cfg.init_from), conf)
             print(f"initialised the weights from {cfg.init_from}", flush=True)
     start_step = int(step.numpy())
 
@@ -326,6 +388,18 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
     }
 
 
+def _channels(text: str) -> tuple[int, int, int, int]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected four positive channel counts such as 48,96,192,256, got {text!r}"
+        )
+    return values
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", required=True)
@@ -343,6 +417,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lstm-units", type=int, default=128, help="first run only (stored in config.json)")
+    ap.add_argument(
+        "--channels",
+        type=_channels,
+        default=TrainConfig.channels,
+        metavar="C1,C2,C3,C4",
+        help="first run only: the conv stack's channels (default 32,64,128,192); with --init-from "
+        "at least the source's, whose weights fill the leading ones",
+    )
     ap.add_argument(
         "--width-stride",
         type=int,
@@ -382,6 +464,7 @@ def main(argv: list[str] | None = None) -> None:
         ckpt_minutes=args.ckpt_minutes,
         threads=args.threads,
         lstm_units=args.lstm_units,
+        channels=args.channels,
         width_stride=args.width_stride,
         init_from=args.init_from,
         real=tuple(args.real),

@@ -88,3 +88,59 @@ def test_labelled_pages_are_mixed_into_training_at_the_asked_share(
         train(
             TrainConfig(run_dir=str(tmp_path / "run2"), steps=1, real=(str(folder),), real_share=1.0, **small)
         )
+
+
+@pytest.mark.slow
+def test_a_run_with_more_channels_starts_reading_as_the_narrower_model_did_and_grows(
+    tmp_path, make_digit_samples
+):
+    import tensorflow as tf
+    from crnn.export import export_model
+
+    samples = make_digit_samples(np.random.default_rng(3), 128)
+    small = dict(lstm_units=16, threads=1, min_pool=64, batch_size=16, warmup_steps=1, minutes=5)
+    train(TrainConfig(str(tmp_path / "narrow"), steps=30, lr=3e-3, channels=(8, 16, 16, 32), **small),
+          sample_source=lambda: samples)  # fmt: skip
+    narrow, cs, _ = load_model_from_run(tmp_path / "narrow")
+    export_model(narrow, cs.chars, tmp_path / "export" / "1")
+    export = str(tmp_path / "export" / "1")
+
+    # no step taken: the wider model, as initialised, is what the run stores
+    wide_cfg = TrainConfig(
+        str(tmp_path / "wide"), steps=0, channels=(12, 24, 24, 40), init_from=export, **small
+    )
+    train(wide_cfg, sample_source=lambda: samples)
+    wide, _, _ = load_model_from_run(tmp_path / "wide")
+    assert wide.get_layer("conv5").kernel.shape == (3, 3, 24, 40)
+    images = np.stack([np.pad(s.crop, ((0, 0), (0, 136 - s.crop.shape[1])), constant_values=255)
+                       for s in samples[:8]])[..., None]  # fmt: skip
+    widths = np.array([s.crop.shape[1] for s in samples[:8]], np.int32)
+    before = narrow([images, widths], training=False).numpy()
+    after = wide([images, widths], training=False).numpy()
+    np.testing.assert_allclose(after, before, atol=1e-4)
+    assert np.abs(before).max() > 1.0  # a trained model's logits, not a zero-vs-zero comparison
+
+    # training grows the new channels: the next layer's rows for them start at zero and move
+    wide_cfg.steps, wide_cfg.lr = 10, 3e-3
+    train(wide_cfg, sample_source=lambda: samples)
+    grown, _, _ = load_model_from_run(tmp_path / "wide")
+    new_rows = grown.get_layer("conv2").kernel.numpy()[:, :, 8:, :]
+    assert tf.math.count_nonzero(new_rows) > 0
+
+    too_narrow = TrainConfig(
+        str(tmp_path / "less"), steps=1, channels=(4, 16, 16, 32), init_from=export, **small
+    )
+    with pytest.raises(ValueError, match="does not fit this run's model"):
+        train(too_narrow, sample_source=lambda: samples)
+
+
+def test_channels_must_be_four_positive_counts(tmp_path, capsys):
+    from crnn.train import main
+
+    with pytest.raises(SystemExit):
+        main(["--run-dir", str(tmp_path / "run"), "--channels", "48,96,192"])
+    assert (
+        "expected four positive channel counts such as 48,96,192,256, got '48,96,192'"
+        in capsys.readouterr().err
+    )
+    assert not (tmp_path / "run").exists()
