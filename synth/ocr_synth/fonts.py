@@ -51,6 +51,18 @@ TRAIN_CJK_FAMILIES: dict[str, str] = {
     # lack 1187 / 896 of the level-1 hanzi: not drawn.)
     "HanaMinA": "fonts-hanazono",
 }
+# More weights of a training family, each drawn as a face of its own (a page picks among faces):
+# Noto's Light Sans and Serif (fonts-noto-cjk-extra: the same designs from ExtraLight to Black).
+# Thin strokes of a Ming that is not one of the four thin ones above (HanaMinA, AR PL UMing Light,
+# BabelStone Han, AR PL SungtiL GB) are what the held-out TW-Sung looks like. Only the train split
+# draws them. Their files (and the Medium ones) sort before Noto's Regular: the discovery, which
+# takes a family's first face in path order, takes Regular for these families by name.
+TRAIN_CJK_WEIGHTS: dict[str, tuple[str, str]] = {
+    "Noto Sans CJK SC": ("Light", "fonts-noto-cjk-extra"),
+    "Noto Sans CJK TC": ("Light", "fonts-noto-cjk-extra"),
+    "Noto Serif CJK SC": ("Light", "fonts-noto-cjk-extra"),
+    "Noto Serif CJK TC": ("Light", "fonts-noto-cjk-extra"),
+}
 EVAL_CJK_FAMILIES: dict[str, str] = {
     "WenQuanYi Zen Hei": "fonts-wqy-zenhei",
 }
@@ -115,6 +127,7 @@ class FontSpec:
     family: str
     cjk: bool
     bold: bool = False
+    weight: str = ""  # a further weight of the family (TRAIN_CJK_WEIGHTS); "" for its usual face
 
 
 def _font_dirs() -> list[Path]:
@@ -194,27 +207,39 @@ def _discover(split: str) -> tuple[FontSpec, ...]:
         **{f: (p, True) for f, p in cjk_families.items()},
         **{f: (p, False) for f, p in latin_families.items()},
     }
-    specs: dict[tuple[str, bool], FontSpec] = {}
+    weights = TRAIN_CJK_WEIGHTS if split == "train" else {}
+    specs: dict[tuple[str, bool, str], FontSpec] = {}
     for path, index, family, style in _all_faces():
         if family not in families:
             continue
-        if style in _REGULAR_STYLES or (family in _OBLIQUE_ONLY and style == "Oblique"):
+        extra = weights.get(family, ("", ""))[0]
+        weight = ""
+        if style == extra:
+            bold, weight = False, style
+        elif family in TRAIN_CJK_WEIGHTS and style in _REGULAR_STYLES:
+            # Noto's Medium and Light files sort before its Regular one: its usual face is Regular
+            if style != "Regular":
+                continue
+            bold = False
+        elif style in _REGULAR_STYLES or (family in _OBLIQUE_ONLY and style == "Oblique"):
             bold = False
         elif style in _BOLD_STYLES:
             bold = True
         else:
             continue
-        key = (family, bold)
+        key = (family, bold, weight)
         if key not in specs:  # first in sorted path order wins: deterministic
-            specs[key] = FontSpec(path=path, index=index, family=family, cjk=families[family][1], bold=bold)
-    missing = sorted(f for f in families if (f, False) not in specs and (f, True) not in specs)
-    if missing:
-        packages = sorted({families[f][0] for f in missing})
+            specs[key] = FontSpec(path, index, family, cjk=families[family][1], bold=bold, weight=weight)
+    missing = sorted(f for f in families if (f, False, "") not in specs and (f, True, "") not in specs)
+    missing_weights = sorted(f for f, (style, _) in weights.items() if (f, False, style) not in specs)
+    if missing or missing_weights:
+        packages = sorted({families[f][0] for f in missing} | {weights[f][1] for f in missing_weights})
+        missing += [f"{f} {weights[f][0]}" for f in missing_weights]
         raise RuntimeError(
             f"font families missing for split {split!r}: {', '.join(missing)}; "
             f"install the Debian package(s): apt-get install {' '.join(packages)}"
         )
-    return tuple(sorted(specs.values(), key=lambda s: (not s.cjk, s.family, s.bold)))
+    return tuple(sorted(specs.values(), key=lambda s: (not s.cjk, s.family, s.bold, s.weight)))
 
 
 @functools.lru_cache(maxsize=2048)

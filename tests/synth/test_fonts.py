@@ -54,6 +54,37 @@ def test_an_oblique_face_is_drawn_only_for_a_family_that_has_no_other():
     assert slanted == ["Smiley Sans"]
 
 
+def test_noto_trains_in_its_light_weight_beside_its_regular_and_bold_faces():
+    """fonts-noto-cjk-extra's Light, Medium and other files sort before Noto's Regular one: the
+    usual face stays Regular, the Light one is a face of its own, and no other split draws it."""
+    noto = {}
+    for spec in fonts.discover("train"):
+        if spec.family in fonts.TRAIN_CJK_WEIGHTS:
+            noto.setdefault(spec.family, []).append(
+                (spec.bold, spec.weight, fonts.load(spec, 20).getname()[1])
+            )
+    assert noto == {
+        family: [(False, "", "Regular"), (False, "Light", "Light"), (True, "", "Bold")]
+        for family in fonts.TRAIN_CJK_WEIGHTS
+    }
+    for split in ("eval", "heldout"):
+        assert not [s for s in fonts.discover(split) if s.weight]
+
+
+def test_a_missing_weight_names_its_debian_package(monkeypatch):
+    without_light = tuple(face for face in fonts._all_faces() if face[3] != "Light" or "Noto" not in face[2])
+    monkeypatch.setattr(fonts, "_all_faces", lambda: without_light)
+    fonts._discover.cache_clear()
+    try:
+        with pytest.raises(
+            RuntimeError, match=r"Noto Sans CJK SC Light.*apt-get install fonts-noto-cjk-extra"
+        ):
+            fonts.discover("train")
+        assert fonts.discover("heldout")  # the other splits do not need it
+    finally:
+        fonts._discover.cache_clear()
+
+
 def test_unknown_split_is_rejected():
     with pytest.raises(ValueError):
         fonts.discover("test")

@@ -38,7 +38,9 @@ def test_rotated_quads_stay_on_the_ink(darkness, quad_mask):
         assert s.quad[:, 0].max() <= w and s.quad[:, 1].max() <= h
         dark = darkness(s.image)
         inside = quad_mask((h, w), s.quad)
-        assert dark[inside].mean() > 4 * max(dark[~inside].mean(), 1.0), (seed, s.text)
+        # a quad off the ink is about as dark as its surroundings; a light weight's thin strokes
+        # beside a printed rule are 3.6x (Noto Serif CJK Light, seed 2)
+        assert dark[inside].mean() > 3 * max(dark[~inside].mean(), 1.0), (seed, s.text)
 
 
 def test_given_text_is_drawn_and_long_lines_fit_1200_px():
