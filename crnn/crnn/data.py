@@ -81,9 +81,7 @@ def _max_chars(text: str, max_width: int) -> int:
     return len(text)
 
 
-def _pick_text(
-    rng: np.random.Generator, source, cs: Charset, max_width: int, split: str = "train"
-) -> str:
+def _pick_text(rng: np.random.Generator, source, cs: Charset, max_width: int, split: str = "train") -> str:
     """A document-like line (random level-1 characters, running text), cut to a window that fits."""
     r = rng.random()
     if r < RANDOM_CHARS_SHARE:
@@ -326,11 +324,17 @@ class ReplayPool:
             self.added += 1
 
     def batches(
-        self, batch_size: int, groups: int = 4, fresh: list[Sample] | None = None
+        self,
+        batch_size: int,
+        groups: int = 4,
+        fresh: list[Sample] | None = None,
+        max_columns: int | None = None,
     ) -> list[list[Sample]]:
-        """``groups`` batches of similar widths from ``groups * batch_size`` samples.
+        """Batches of similar widths from ``groups * batch_size`` samples.
 
         Samples are taken (and removed) from ``fresh`` first, the rest drawn at random from the pool.
+        ``max_columns`` bounds lines x widest line of a batch (a batch of wide lines holds fewer
+        lines), so that the widest batches cost no more memory than typical ones.
         """
         want = batch_size * groups
         picked: list[Sample] = []
@@ -341,9 +345,15 @@ class ReplayPool:
         if short > 0:
             idx = self.rng.choice(len(self.samples), size=short, replace=False)
             picked += [self.samples[i] for i in idx]
-        n = len(picked)
-        picked = sorted(picked, key=lambda s: s.crop.shape[1])
-        return [picked[i : i + batch_size] for i in range(0, n, batch_size) if picked[i : i + batch_size]]
+        out: list[list[Sample]] = []
+        batch: list[Sample] = []
+        for sample in sorted(picked, key=lambda s: s.crop.shape[1]):  # widest last in each batch
+            over = max_columns is not None and (len(batch) + 1) * sample.crop.shape[1] > max_columns
+            if batch and (len(batch) == batch_size or over):
+                out.append(batch)
+                batch = []
+            batch.append(sample)
+        return out + [batch] if batch else out
 
 
 def collate(samples: list[Sample]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -32,6 +32,7 @@ class TrainConfig:
     minutes: float = 60.0
     seed: int = 0
     batch_size: int = 32
+    batch_columns: int | None = None  # bound on lines x widest line's pixels per batch (None: none)
     steps: int | None = None
     lr: float = 1e-3
     warmup_steps: int = 300
@@ -335,7 +336,7 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
                 break
             if not queue:
                 refill()
-                queue = pool.batches(cfg.batch_size, GROUPS, fresh)
+                queue = pool.batches(cfg.batch_size, GROUPS, fresh, cfg.batch_columns)
             batch = queue.pop()
             images, widths, labels, lengths = data_mod.collate(batch)
             lr_var.assign(lr_at(cfg, int(step.numpy()), elapsed / budget))
@@ -408,6 +409,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument(
+        "--batch-columns",
+        type=int,
+        default=None,
+        help="at most this many lines x the widest line's pixels in a batch (e.g. 8192: 32 lines up to "
+        "256 px, 16 of 512 px); bounds the memory of the widest batches",
+    )
     ap.add_argument("--steps", type=int, default=None, help="stop after this many steps (this run)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--max-width", type=int, default=512)
@@ -455,6 +463,7 @@ def main(argv: list[str] | None = None) -> None:
         minutes=args.minutes,
         seed=args.seed,
         batch_size=args.batch_size,
+        batch_columns=args.batch_columns,
         steps=args.steps,
         lr=args.lr,
         max_width=args.max_width,

@@ -38,6 +38,19 @@ def test_pool_prefers_fresh_samples_and_groups_by_width():
     assert fresh == []
 
 
+def test_a_column_bound_gives_batches_of_wide_lines_fewer_lines():
+    pool = ReplayPool(capacity=100, rng=np.random.default_rng(0))
+    fresh = [_sample(w, [1]) for w in (500, 100, 120, 480, 110, 300, 130, 510)]
+    batches = pool.batches(batch_size=4, groups=2, fresh=fresh, max_columns=1000)
+    widths = [[s.crop.shape[1] for s in b] for b in batches]
+    assert widths == [[100, 110, 120, 130], [300, 480], [500], [510]]
+    assert all(len(b) * max(w) <= 1000 for b, w in zip(batches, widths, strict=True))
+    # without the bound: batch_size lines each, whatever their width
+    fresh = [_sample(w, [1]) for w in (500, 100, 120, 480, 110, 300, 130, 510)]
+    unbounded = pool.batches(batch_size=4, groups=2, fresh=fresh)
+    assert [len(b) for b in unbounded] == [4, 4]
+
+
 def test_shard_round_trip(tmp_path):
     samples = [_sample(10, [5, 6]), _sample(33, [7]), _sample(8, [1, 2, 3])]
     save_shard(tmp_path / "shard-1.npz", samples)
