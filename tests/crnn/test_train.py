@@ -95,6 +95,7 @@ def test_a_run_with_more_channels_starts_reading_as_the_narrower_model_did_and_g
     tmp_path, make_digit_samples
 ):
     import tensorflow as tf
+    from crnn.data import collate
     from crnn.export import export_model
 
     samples = make_digit_samples(np.random.default_rng(3), 128)
@@ -112,9 +113,7 @@ def test_a_run_with_more_channels_starts_reading_as_the_narrower_model_did_and_g
     train(wide_cfg, sample_source=lambda: samples)
     wide, _, _ = load_model_from_run(tmp_path / "wide")
     assert wide.get_layer("conv5").kernel.shape == (3, 3, 24, 40)
-    images = np.stack([np.pad(s.crop, ((0, 0), (0, 136 - s.crop.shape[1])), constant_values=255)
-                       for s in samples[:8]])[..., None]  # fmt: skip
-    widths = np.array([s.crop.shape[1] for s in samples[:8]], np.int32)
+    images, widths, _, _ = collate(samples[:8])
     before = narrow([images, widths], training=False).numpy()
     after = wide([images, widths], training=False).numpy()
     np.testing.assert_allclose(after, before, atol=1e-4)
