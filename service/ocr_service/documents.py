@@ -69,7 +69,7 @@ def load(data: bytes, settings: Settings) -> Image | Document:
         document = _load_tiff(data, settings)
         if document is not None:
             return document
-    return Image(decode_image(data, settings.max_pixels))
+    return Image(decode_image(data, settings.max_pixels, settings.max_aspect_ratio))
 
 
 def _check_pages(count: int, settings: Settings, kind: str) -> None:

@@ -15,7 +15,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InvalidImage, UnsupportedImageType
 from .limits import check_shape
-from .settings import Settings
 
 # We enforce our own pixel limit before decoding; Pillow's global one would raise its own
 # exception type at twice its default, which we do not want to depend on.
@@ -45,9 +44,7 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def decode_image(
-    data: bytes, max_pixels: int, max_aspect_ratio: float = Settings.max_aspect_ratio
-) -> np.ndarray:
+def decode_image(data: bytes, max_pixels: int, max_aspect_ratio: float) -> np.ndarray:
     """Decode `data` into an RGB uint8 array (HxWx3) with EXIF orientation applied.
 
     Size and shape are checked from the header, before a pixel is decoded (`limits.check_shape`).

@@ -287,7 +287,8 @@ def answer_ocr() -> Response:
 def decode_line(data: bytes) -> np.ndarray:
     if documents.is_pdf(data):
         raise UnsupportedImageType("a PDF is not a line image; send documents to /v1/ocr")
-    return decode_image(data, state().settings.max_pixels)
+    settings = state().settings
+    return decode_image(data, settings.max_pixels, settings.max_aspect_ratio)
 
 
 def recognize_many(

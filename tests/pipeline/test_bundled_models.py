@@ -271,7 +271,7 @@ def test_the_bundled_recogniser_places_each_character_inside_its_line(pipeline):
     """`characters`: the bundled crnn exports char_columns/char_confidence (no 501 with it)."""
     from ocr_service.imageio import decode_image
 
-    page = decode_image((SAMPLES / "invoice.png").read_bytes(), 10**8)
+    page = decode_image((SAMPLES / "invoice.png").read_bytes(), 10**8, 50.0)
     (result,), _ = pipeline.read_many([page], characters=True)
     assert result.lines
     for line in result.lines:

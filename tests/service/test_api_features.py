@@ -94,8 +94,10 @@ def service(mode, bar_models, request, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tight_service(mode, bar_models, request, tmp_path_factory):
-    """The same service with OCR_MAX_LINES=2: a page of three rows of bars is one line too many."""
-    return make_service(mode, bar_models, request, tmp_path_factory, {"OCR_MAX_LINES": "2"})
+    """The same service with OCR_MAX_LINES=2 (a page of three rows of bars is one line too many)
+    and OCR_MAX_ASPECT_RATIO=20 (the default is 50)."""
+    env = {"OCR_MAX_LINES": "2", "OCR_MAX_ASPECT_RATIO": "20"}
+    return make_service(mode, bar_models, request, tmp_path_factory, env)
 
 
 def make_service(mode, bar_models, request, tmp_path_factory, extra_env):
@@ -347,6 +349,18 @@ def test_alone_the_same_images_are_refused_with_422(tight_service):
     for data in (encode(Image.new("RGB", (20, 2000), "white")), rows_of_bars(2, 3, 4)):
         response = client.post("/v1/ocr", data=data, headers={"Content-Type": "image/png"})
         assert response.status_code == 422 and response.get_json()["error"]["code"] == "unprocessable_image"
+
+
+def test_the_operators_aspect_ratio_bound_holds_on_every_upload_path(client, tight_service):
+    # 30:1 is within the default bound (50) and beyond this service's OCR_MAX_ASPECT_RATIO (20)
+    strip = encode(Image.new("RGB", (1200, 40), "white"))
+    for path in ("/v1/ocr", "/v1/recognize"):
+        upload = {"image": (io.BytesIO(strip), "strip.png")}
+        assert client.post(path, data=upload).status_code == 200, path
+        response = tight_service[0].post(path, data={"image": (io.BytesIO(strip), "strip.png")})
+        assert response.status_code == 422, path
+        message = response.get_json()["error"]["message"]
+        assert "1200x40" in message and "the limit is 20:1 (OCR_MAX_ASPECT_RATIO)" in message, path
 
 
 def test_a_document_page_beyond_the_line_bound_fails_that_document_alone_in_a_batch(tight_service):

@@ -117,7 +117,7 @@ def test_a_16_bit_page_converts_without_a_float64_copy():
     Image.fromarray(np.full((1500, 2000), 40000, np.uint16)).save(buffer, "PNG")
     tracemalloc.start()
     try:
-        rgb = decode_image(buffer.getvalue(), 40_000_000)
+        rgb = decode_image(buffer.getvalue(), 40_000_000, 50.0)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -132,7 +132,7 @@ def test_text_on_a_transparent_palette_is_composited_on_white():
     image.paste(1, (10, 5, 30, 15))
     buffer = io.BytesIO()
     image.save(buffer, "PNG", transparency=0)  # index 0 (black) is transparent, index 1 black ink
-    rgb = decode_image(buffer.getvalue(), 40_000_000)
+    rgb = decode_image(buffer.getvalue(), 40_000_000, 50.0)
     assert rgb[0, 0].tolist() == [255, 255, 255] and rgb[10, 20].tolist() == [0, 0, 0]
 
 
