@@ -152,7 +152,13 @@ def start_runner(settings: Settings, holder, stop: threading.Event | None = None
     def run(data: bytes, options: OcrOptions, progress) -> dict[str, Any]:
         pipeline = holder.get()
         (answer,), timings = read_items(
-            pipeline, [Upload(None, data)], options, fail_fast=True, settings=settings, progress=progress
+            pipeline,
+            [Upload(None, data)],
+            options,
+            fail_fast=True,
+            settings=settings,
+            progress=progress,
+            per_page_deadline=True,
         )
         return {**answer, "timings_ms": timings}
 

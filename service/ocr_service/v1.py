@@ -19,7 +19,7 @@ import numpy as np
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException
 
-from . import documents, metrics
+from . import deadline, documents, metrics
 from .api import decode_base64, image_from_request
 from .errors import OcrError, TooManyPages, UnsupportedImageType
 from .hardening import json_object
@@ -147,11 +147,13 @@ def read_items(
     fail_fast: bool,
     settings: Settings | None = None,
     progress: Callable[[int, int], None] | None = None,
+    per_page_deadline: bool = False,
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """One answer per item, in order; `fail_fast`: a bad item raises (a one-image request).
 
     `settings`: outside a request (async jobs); `progress(done, total)`: after each pipeline pass,
-    counting images and pages."""
+    counting images and pages. `per_page_deadline` (async jobs, which no client waits on): each
+    pass may take OCR_TIMEOUT_S per image or page it reads, instead of the request's one deadline."""
     settings = settings or state().settings
     answers: list[dict[str, Any]] = [{} for _ in items]
     opened: list[documents.Document] = []
@@ -194,13 +196,15 @@ def read_items(
                         raise
                     answers[task.item] = {"error": {"code": exc.code, "message": exc.message}}
             chunk = [(task, rgb) for task, rgb in chunk if "error" not in answers[task.item]]
-            results, chunk_timings = pipeline.read_many(
-                [rgb for _, rgb in chunk],
-                recognize=options.recognize,
-                min_confidence=options.min_confidence,
-                characters=options.characters,
-                partial=not fail_fast,
-            )
+            budget_s = settings.timeout_s * (len(chunk) if per_page_deadline else 1)
+            with deadline.scope(budget_s):  # a request's own deadline if there is one
+                results, chunk_timings = pipeline.read_many(
+                    [rgb for _, rgb in chunk],
+                    recognize=options.recognize,
+                    min_confidence=options.min_confidence,
+                    characters=options.characters,
+                    partial=not fail_fast,
+                )
             if progress is not None:
                 progress(min(start + PAGES_PER_CALL, len(tasks)), len(tasks))
             for stage, ms in chunk_timings.items():

@@ -526,6 +526,36 @@ def test_job_answers_at_once_and_reports_the_pages_when_done(client):
     assert [texts(p) for p in done["result"]["pages"]] == [["bars:2"], ["bars:5"]]
 
 
+class SlowDetector(Recording):
+    """The real runner, with 0.4 s more per detector call: a CPU host's pace on a big page."""
+
+    def predict(self, model, inputs):
+        if model == "ctpn":
+            time.sleep(0.4)
+        return super().predict(model, inputs)
+
+
+def test_a_job_gives_each_page_the_deadline_a_one_page_request_has(bar_models, tmp_path):
+    # OCR_TIMEOUT_S=1: a page takes ~0.4 s, the five pages ~2 s (one at a time). A request must
+    # answer within its deadline, so /v1/ocr is a 504; a job has no client waiting, and each page
+    # gets the deadline.
+    env = {
+        "OCR_MODEL_DIR": str(bar_models),
+        "OCR_JOBS_DIR": str(tmp_path),
+        "OCR_TIMEOUT_S": "1",
+        "OCR_PAGE_THREADS": "1",
+    }
+    app = create_app(load_settings(env), runner_factory=lambda s: SlowDetector(default_runner_factory(s)))
+    client = app.test_client()
+    pdf = image_pdf([bar_sample(bars=n).image for n in (2, 3, 4, 5, 6)])
+    response = client.post("/v1/ocr", data={"image": (io.BytesIO(pdf), "big.pdf")})
+    assert response.status_code == 504 and response.get_json()["error"]["code"] == "backend_timeout"
+    job = client.post("/v1/jobs", data={"image": (io.BytesIO(pdf), "big.pdf")}).get_json()
+    done = wait_for_job(client, job["status_url"])
+    assert done["status"] == "done", done
+    assert [texts(p) for p in done["result"]["pages"]] == [[f"bars:{n}"] for n in (2, 3, 4, 5, 6)]
+
+
 def test_a_job_left_running_by_a_dead_worker_is_taken_again(service, client):
     from ocr_service.jobs import JobStore
     from ocr_service.options import OcrOptions
