@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples"
 PAGES = ("invoice", "form", "table")
 
-# Measured on these three pages when the models were committed (models/README.md): detection F1
-# 1.0 and a normalised CER of 0.0014. The bounds leave room for numeric noise across CPUs and
-# small retraining differences, not for a clearly worse model.
+# The bundled models read these three pages at detection F1 1.0 (models/README.md has the CER of
+# the first ones). The bounds leave room for numeric noise across CPUs and small retraining
+# differences, not for a clearly worse model.
 MIN_F1 = 0.95
 MAX_CER_NORM = 0.01
 

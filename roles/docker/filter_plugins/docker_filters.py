@@ -1,6 +1,6 @@
 """Filters of the docker role: daemon.json key removal and pinned-version lookup in a repository index.
 
-Pure functions on plain data, so tests/ansible/test_docker_filters.py checks them with exact values.
+Pure functions on plain data, so tests/ansible/test_docker_role_helpers.py checks them with exact values.
 """
 
 import re
