@@ -2,7 +2,7 @@
 # GPU host acceptance, run ON the host after playbooks/site.yml (from a checkout of this repository):
 #   bench/gpu_acceptance.sh [--project ocrstack] [--url single=http://127.0.0.1:8080] \
 #                           [--url tfserving=http://127.0.0.1:8081] [--levels "1 8 32"] [--requests 64] \
-#                           [--page samples/page.png] [--sweep] [--python python3]
+#                           [--page samples/page.png] [--sweep] [--strict] [--python python3]
 # Prints: driver and CUDA versions; docker's nvidia runtime and live-restore; whether TensorFlow sees
 # the GPU in the web container; GPU memory per process (one per gunicorn worker in single mode, TF
 # Serving in tfserving mode); pages/s per mode at each concurrency level (bench/load.py); with --sweep,
@@ -10,8 +10,9 @@
 # Each mode's URL is a deployed stack (deploy it with ocr_mode single, then tfserving, or run two
 # stacks on two ports). A part that cannot run here (no NVIDIA driver, no docker, no stack
 # answering) prints "SKIPPED: <why>" and the script goes on: on a CPU-only machine (CI) it ends
-# with exit 0 and a list of what it skipped. Exit 1 only when a check that ran failed (e.g. the GPU
-# is there but TensorFlow in the web container does not see it: the service would run on CPU).
+# with exit 0 and a list of what it skipped. Exit 1 when a check that ran failed (e.g. the GPU is
+# there but TensorFlow in the web container does not see it: the service would run on CPU), and with
+# --strict (the acceptance of a GPU host) also when a part was skipped.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +21,7 @@ levels="1 8 32"
 requests=64
 page=""
 sweep=0
+strict=0
 python=${PYTHON:-python3}
 urls=()
 while [ $# -gt 0 ]; do
@@ -30,8 +32,9 @@ while [ $# -gt 0 ]; do
     --requests) requests=$2; shift 2 ;;
     --page) page=$2; shift 2 ;;
     --sweep) sweep=1; shift ;;
+    --strict) strict=1; shift ;;
     --python) python=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "gpu_acceptance: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -110,7 +113,7 @@ done
 
 section "TF Serving batching sweep"
 if [ "$sweep" != 1 ]; then
-  skip "not asked for (--sweep)" "sweep"
+  echo "not asked for (--sweep)"
 elif [ "$gpu" != 1 ] || [ -z "$tfs" ]; then
   skip "needs an NVIDIA GPU and the running tfserving container of project '$project'" "sweep"
 else
@@ -120,6 +123,9 @@ fi
 section "summary"
 echo "skipped: ${#skipped[@]}"
 for s in "${skipped[@]}"; do echo "  - $s"; done
+if [ "$strict" = 1 ] && [ ${#skipped[@]} -gt 0 ]; then
+  failed+=("--strict: ${#skipped[@]} part(s) skipped; on a GPU host with the stack deployed, every part runs")
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   echo "failed: ${#failed[@]}"
   for f in "${failed[@]}"; do echo "  - $f"; done

@@ -32,6 +32,19 @@ def test_acceptance_on_a_cpu_only_machine_says_what_it_skipped_and_passes():
     assert "failed: 0" in text
 
 
+def test_strict_acceptance_fails_where_a_part_could_not_run():
+    # the acceptance of a GPU host: a part skipped (no GPU, no stack here) is a failure, not a pass
+    out = subprocess.run(
+        ["bash", str(REPO / "bench" / "gpu_acceptance.sh"), "--strict",
+         "--project", "ocrstack-acceptance-test-none", "--url", "single=http://127.0.0.1:9", "--levels", "1",
+         "--python", sys.executable],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "SKIPPED: single: nothing ready at http://127.0.0.1:9/readyz" in out.stdout
+    assert "part(s) skipped; on a GPU host with the stack deployed, every part runs" in out.stdout
+
+
 def test_acceptance_rejects_an_unknown_argument():
     out = subprocess.run(["bash", str(REPO / "bench" / "gpu_acceptance.sh"), "--bogus"],
                          capture_output=True, text=True, timeout=30)
