@@ -33,7 +33,7 @@ def render(tmp_path: Path, env: dict) -> dict[str, str]:
     extra = {
         "repo": str(REPO), "out": str(out), "ocr_mode": "tfserving", "ocr_gpu": False,
         "ocr_stack_project": "ocrstack", "ocr_web_image": "ocrstack/web:1-cpu",
-        "ocr_tfserving_image": "tensorflow/serving:2.21.0", "ocr_stack_publish_address": "127.0.0.1",
+        "ocr_tfserving_image": "registry.example.com/tfserving:test", "ocr_stack_publish_address": "127.0.0.1",
         "ocr_stack_publish_port": 8080, "ocr_stack_models_dir": "/opt/ocrstack/models",
         "ocr_stack_tfserving_config_dir": "/opt/ocrstack/tfserving",
         "ocr_stack_compose_dir": "/opt/ocrstack/compose",
@@ -56,4 +56,4 @@ def test_yaml_booleans_are_written_as_tf_serving_and_the_service_read_them(tmp_p
     assert env["TFSERVING_ENABLE_BATCHING"] == "false"
     assert env["OCR_ORIENT"] == "true"
     assert env["OCR_WORKERS"] == "4"
-    assert env["TFSERVING_IMAGE"] == "tensorflow/serving:2.21.0"
+    assert env["TFSERVING_IMAGE"] == "registry.example.com/tfserving:test"
