@@ -33,7 +33,8 @@ def render(tmp_path: Path, env: dict) -> dict[str, str]:
     extra = {
         "repo": str(REPO), "out": str(out), "ocr_mode": "tfserving", "ocr_gpu": False,
         "ocr_stack_project": "ocrstack", "ocr_web_image": "ocrstack/web:1-cpu",
-        "ocr_tfserving_image": "registry.example.com/tfserving:test", "ocr_stack_publish_address": "127.0.0.1",
+        "ocr_tfserving_image": "registry.example.com/tfserving:test",
+        "ocr_stack_publish_address": "127.0.0.1",
         "ocr_stack_publish_port": 8080, "ocr_stack_models_dir": "/opt/ocrstack/models",
         "ocr_stack_tfserving_config_dir": "/opt/ocrstack/tfserving",
         "ocr_stack_compose_dir": "/opt/ocrstack/compose",
