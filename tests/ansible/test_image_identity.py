@@ -8,15 +8,13 @@ once. (molecule/ocr_stack then runs the stack on the bumped release's images.)
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from ocrstack_testing.ansible_play import run_local_play
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 RELEASE = (REPO / "VERSION").read_text().strip()
 PLAY = """
 - hosts: localhost
@@ -32,13 +30,7 @@ PLAY = """
 
 
 def names(tmp_path: Path, *extra: str) -> dict:
-    (tmp_path / "play.yml").write_text(PLAY)
-    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(REPO / "roles"), NO_COLOR="1", ANSIBLE_FORCE_COLOR="0")
-    env.pop("ANSIBLE_CONFIG", None)
-    run = subprocess.run(
-        [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "play.yml", *extra],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    run = run_local_play(tmp_path, PLAY, None, *extra)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     line = next(x for x in run.stdout.splitlines() if '"msg": "OCR=' in x)
     return json.loads(json.loads("{" + line.strip() + "}")["msg"][len("OCR=") :])

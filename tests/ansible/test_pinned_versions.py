@@ -9,16 +9,13 @@ with repeated `versions`).
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from ocrstack_testing.ansible_play import run_local_play
 
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 SHIPPED = REPO / "service" / "tfserving"
 LATEST = "model_version_policy { latest { num_versions: 1 } }"
 PLAY = """
@@ -43,15 +40,8 @@ def config_with(tmp_path: Path, model: str, policy: str) -> Path:
 
 
 def preflight(tmp_path: Path, config: Path, env: dict, mode="tfserving") -> subprocess.CompletedProcess:
-    (tmp_path / "play.yml").write_text(PLAY)
     extra = {"ocr_mode": mode, "ocr_stack_tfserving_config_src": str(config), "ocr_stack_env": env}
-    environ = dict(os.environ, ANSIBLE_ROLES_PATH=str(REPO / "roles"), NO_COLOR="1", ANSIBLE_FORCE_COLOR="0")
-    environ.pop("ANSIBLE_CONFIG", None)
-    command = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "play.yml"]
-    return subprocess.run(
-        [*command, "-e", json.dumps(extra)],
-        cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    return run_local_play(tmp_path, PLAY, extra)
 
 
 def test_a_pin_the_shipped_config_would_not_load_stops_with_what_to_do(tmp_path):

@@ -8,14 +8,12 @@ Python's `False`.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
+from ocrstack_testing.ansible_play import run_local_play
+
 REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 PLAY = """
 - hosts: localhost
   gather_facts: false
@@ -28,7 +26,6 @@ PLAY = """
 
 
 def render(tmp_path: Path, env: dict) -> dict[str, str]:
-    (tmp_path / "play.yml").write_text(PLAY)
     out = tmp_path / "env"
     extra = {
         "repo": str(REPO), "out": str(out), "ocr_mode": "tfserving", "ocr_gpu": False,
@@ -42,11 +39,7 @@ def render(tmp_path: Path, env: dict) -> dict[str, str]:
         "ocr_stack_tfserving_memory_limit_mib": 4096, "ocr_stack_tfserving_pids_limit": 1024,
         "ocr_stack_env": env, "ansible_python_interpreter": sys.executable,
     }  # fmt: skip
-    environ = dict(os.environ, NO_COLOR="1", ANSIBLE_FORCE_COLOR="0")
-    environ.pop("ANSIBLE_CONFIG", None)
-    command = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "play.yml"]
-    command += ["-e", json.dumps(extra)]
-    run = subprocess.run(command, cwd=tmp_path, env=environ, capture_output=True, text=True, timeout=120)
+    run = run_local_play(tmp_path, PLAY, extra)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     lines = [line for line in out.read_text().splitlines() if line and not line.startswith("#")]
     return dict(line.split("=", 1) for line in lines)

@@ -1,0 +1,29 @@
+"""Run a small play on localhost with this checkout's roles, as the Ansible tests do.
+
+The play sees the roles of `roles/` and none of a developer's own Ansible configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[3]
+BIN = Path(sys.executable).parent
+
+
+def run_local_play(
+    tmp_path: Path, play: str, extra_vars: dict | None = None, *args: str
+) -> subprocess.CompletedProcess:
+    """`ansible-playbook` of `play` (YAML text) on localhost over the local connection, in tmp_path;
+    `extra_vars` as one JSON `-e`, `args` appended as they are."""
+    (tmp_path / "play.yml").write_text(play)
+    env = dict(os.environ, ANSIBLE_ROLES_PATH=str(ROOT / "roles"), NO_COLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env.pop("ANSIBLE_CONFIG", None)
+    command = [str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", "play.yml", *args]
+    if extra_vars is not None:
+        command += ["-e", json.dumps(extra_vars)]
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
