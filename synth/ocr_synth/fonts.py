@@ -50,6 +50,13 @@ TRAIN_CJK_FAMILIES: dict[str, str] = {
     # 亲 ...): another region's Ming, as TW-Sung is to the recogniser. (IPA Mincho and IPAmj Mincho
     # lack 1187 / 896 of the level-1 hanzi: not drawn.)
     "HanaMinA": "fonts-hanazono",
+    # Noto Serif CJK's Japanese, Korean and Hong Kong faces: the Ming design of the SC and TC faces
+    # in each region's glyph forms (写, 将, 亲 ... in Japanese forms; the traditional components of
+    # Korean hanja and the Hong Kong standard), so a character's shape varies as between the Mings of
+    # different regions. Simplified hanzi a region lacks are drawn in the SC forms.
+    "Noto Serif CJK JP": "fonts-noto-cjk",
+    "Noto Serif CJK KR": "fonts-noto-cjk",
+    "Noto Serif CJK HK": "fonts-noto-cjk",
 }
 # More weights of a training family, each drawn as a face of its own (a page picks among faces):
 # Noto's Light Sans and Serif (fonts-noto-cjk-extra: the same designs from ExtraLight to Black).
@@ -57,11 +64,16 @@ TRAIN_CJK_FAMILIES: dict[str, str] = {
 # BabelStone Han, AR PL SungtiL GB) are what the held-out TW-Sung looks like. Only the train split
 # draws them. Their files (and the Medium ones) sort before Noto's Regular: the discovery, which
 # takes a family's first face in path order, takes Regular for these families by name.
+# The regions' other Mings train in ExtraLight, Noto Serif CJK's thinnest weight: hairline strokes
+# as thin as TW-Sung's, in a design of its own (no held-out face is drawn).
 TRAIN_CJK_WEIGHTS: dict[str, tuple[str, str]] = {
     "Noto Sans CJK SC": ("Light", "fonts-noto-cjk-extra"),
     "Noto Sans CJK TC": ("Light", "fonts-noto-cjk-extra"),
     "Noto Serif CJK SC": ("Light", "fonts-noto-cjk-extra"),
     "Noto Serif CJK TC": ("Light", "fonts-noto-cjk-extra"),
+    "Noto Serif CJK JP": ("ExtraLight", "fonts-noto-cjk-extra"),
+    "Noto Serif CJK KR": ("ExtraLight", "fonts-noto-cjk-extra"),
+    "Noto Serif CJK HK": ("ExtraLight", "fonts-noto-cjk-extra"),
 }
 EVAL_CJK_FAMILIES: dict[str, str] = {
     "WenQuanYi Zen Hei": "fonts-wqy-zenhei",

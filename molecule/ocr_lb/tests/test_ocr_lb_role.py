@@ -457,7 +457,11 @@ def test_drain_waits_for_requests_in_flight_and_enable_brings_the_host_back(host
     inner = f"{client} > {slow}.tmp && mv {slow}.tmp {slow}"
     try:
         host.check_output(f"nohup sh -c {shlex.quote(inner)} >/dev/null 2>&1 &")
-        assert wait_for(lambda: hits(host, 18082) == 1, timeout_s=10)
+        # the client starts on the host and opens two TLS connections: on a loaded machine that can
+        # take seconds, so wait for both pages to arrive somewhere, then check where they went
+        arrived = wait_for(lambda: hits(host, 18081) + hits(host, 18082) == 2, timeout_s=60)
+        where = {port: hits(host, port) for port in (18081, 18082)}
+        assert arrived and where == {18081: 1, 18082: 1}, (where, server_stat(host, "backend-b"))
         drain = play("drain", "backend-b")
         # backend-b is draining with its page still in flight; new requests go to backend-a only
         assert wait_for(
