@@ -1,0 +1,60 @@
+"""The controller packs each host's new model versions for that host (roles/ocr_stack/tasks/
+models_archive.yml), whatever the other hosts of its batch need.
+
+install.yml imports those tasks under its per-host condition (the host has versions to install).
+A task run once for the batch would be decided by the batch's first host alone: with
+`ocr_deploy_serial` above 1, a first host that is up to date would leave the next one without its
+archive, and its unarchive would fail. The play here imports them as install.yml does, for two hosts
+in one batch, of which only the second needs a version.
+"""
+
+from __future__ import annotations
+
+import sys
+import tarfile
+
+from ocrstack_testing.ansible_play import run_local_play
+
+PLAY = """
+- hosts: first:second
+  gather_facts: false
+  tasks:
+    - ansible.builtin.set_fact:
+        _ocr_stack_new_versions: "{{ needs[inventory_hostname] }}"
+
+    # install.yml's own condition, evaluated for each host
+    - ansible.builtin.import_role:
+        name: ocr_stack
+        tasks_from: models_archive
+      when: _ocr_stack_new_versions | length > 0
+
+    - name: each archive, copied where the test reads it
+      ansible.builtin.copy:
+        src: "{{ _ocr_stack_models_tmp.path }}/{{ item | replace('/', '-') }}.tar"
+        dest: "{{ out }}/{{ inventory_hostname }}-{{ item | replace('/', '-') }}.tar"
+        mode: "0600"
+      loop: "{{ _ocr_stack_new_versions }}"
+"""
+
+
+def test_the_second_host_of_a_batch_gets_its_archive_when_the_first_needs_none(tmp_path):
+    models = tmp_path / "models"
+    (models / "crnn" / "7" / "variables").mkdir(parents=True)
+    (models / "crnn" / "7" / "saved_model.pb").write_bytes(b"graph")
+    (models / "crnn" / "7" / "variables" / "variables.index").write_bytes(b"index")
+    out = tmp_path / "out"
+    out.mkdir()
+    inventory = tmp_path / "hosts.ini"
+    local = f"ansible_connection=local ansible_python_interpreter={sys.executable}"
+    inventory.write_text("".join(f"{host} {local}\n" for host in ("first", "second", "localhost")))
+    extra = {
+        "ocr_stack_models_src": str(models),
+        "needs": {"first": [], "second": ["crnn/7"]},
+        "out": str(out),
+    }
+    run = run_local_play(tmp_path, PLAY, extra, "-i", str(inventory))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["second-crnn-7.tar"]
+    with tarfile.open(out / "second-crnn-7.tar") as tar:
+        names = sorted(n for n in tar.getnames() if not tar.getmember(n).isdir())
+    assert names == ["7/saved_model.pb", "7/variables/variables.index"]
