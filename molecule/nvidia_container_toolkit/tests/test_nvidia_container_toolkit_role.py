@@ -29,6 +29,16 @@ def test_packages_pinned_not_newest(host, name):
 
 
 @pytest.mark.usefixtures("debian_only")
+def test_an_apt_upgrade_keeps_the_pinned_version(host):
+    # the mirror offers 1.18.0-1 too: without the role's hold, apt would take it on the next upgrade
+    policy = host.check_output("apt-cache policy nvidia-container-toolkit")
+    assert "1.18.0-1" in policy, policy
+    assert "Candidate: 1.17.8-1" in policy, policy
+    upgrade = host.check_output("apt-get --simulate --with-new-pkgs upgrade")
+    assert "nvidia-container-toolkit" not in upgrade, upgrade
+
+
+@pytest.mark.usefixtures("debian_only")
 def test_source_and_keyring(host):
     text = host.file("/etc/apt/sources.list.d/nvidia-container-toolkit.sources").content_string
     fields = dict(
@@ -79,6 +89,22 @@ EL9_MIRROR = "http://127.0.0.1:8899/libnvidia-container"
 def test_el9_packages_pinned_not_newest(host, name):
     # the repository also offers 1.18.0-1: the pin must win
     assert host.check_output(f"rpm -q --qf '%{{VERSION}}-%{{RELEASE}}' {name}") == "1.17.8-1"
+
+
+@pytest.mark.usefixtures("el9_only")
+def test_el9_the_packages_are_version_locked_and_an_upgrade_keeps_them(host):
+    locks = host.check_output("dnf -q versionlock list")
+    for name in PACKAGES:
+        assert f"{name}-0:1.17.8-1.*" in locks, locks
+    # the side effect locked libnvidia-container1 at 1.18.0 too, and ran the role again
+    assert "1.18.0" not in locks, locks
+    # --assumeno: the transaction is computed and shown, never run
+    toolkit = "'nvidia-container-toolkit*' 'libnvidia-container*'"
+    upgrade = host.run(f"dnf --assumeno upgrade {toolkit}")
+    assert "1.18.0" not in upgrade.stdout + upgrade.stderr, upgrade.stdout + upgrade.stderr
+    # without the locks the same upgrade would take 1.18.0 (the test can fail)
+    unlocked = host.run(f"dnf --assumeno --disableplugin=versionlock upgrade {toolkit}")
+    assert "1.18.0" in unlocked.stdout, unlocked.stdout + unlocked.stderr
 
 
 @pytest.mark.usefixtures("el9_only")
