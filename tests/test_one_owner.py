@@ -28,6 +28,8 @@ ALLOWED = {
         "requirements/tensorflow-cpu.txt", "requirements/tfserving-api.txt",
         "roles/nvidia_driver/defaults/main.yml", "roles/nvidia_driver/meta/argument_specs.yml",
         "roles/nvidia_driver/README.md", "molecule/nvidia_driver/side_effect.yml",
+        # the images' lock: another distribution (Pygments) at the same number
+        "requirements/image-constraints.txt",
     },
     # the Python distributions' own versions (pyproject.toml `version`, ctpn.__version__): pip
     # needs them written out; they are not the images' release. ocr_lb's Molecule scenario lists
@@ -35,6 +37,8 @@ ALLOWED = {
     RELEASE: {
         "synth/pyproject.toml", "ctpn/pyproject.toml", "crnn/pyproject.toml", "service/pyproject.toml",
         "ctpn/ctpn/__init__.py", "molecule/ocr_lb/molecule.yml",
+        # the images' lock: another distribution (namex) at the same number
+        "requirements/image-constraints.txt",
     },
 }  # fmt: skip
 
@@ -139,3 +143,16 @@ def test_the_service_readme_states_the_defaults_settings_has():
         assert float(actual[name]) == float(default) if default.isdigit() else actual[name] == default, (
             f"service/README.md: {name} default {default!r}, Settings: {actual[name]!r}"
         )
+
+
+def test_the_image_lock_agrees_with_the_runtime_pins():
+    """requirements/image-constraints.txt (requirements/lock-image) pins the images' whole set; a pin
+    changed in runtime.txt without running lock-image again would make the base image's build fail."""
+
+    def pins(name: str) -> dict[str, str]:
+        found = re.findall(r"^([\w.-]+)==(\S+)", FILES[name], re.M)
+        return {re.sub(r"[-_.]+", "-", n).lower(): v for n, v in found}
+
+    locked = pins("requirements/image-constraints.txt")
+    runtime = pins("requirements/runtime.txt")
+    assert {n: locked.get(n) for n in runtime} == runtime

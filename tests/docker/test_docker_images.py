@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -27,6 +28,27 @@ def test_web_image_runs_as_non_root_without_a_compiler_and_pip_check_passes(imag
     assert uid == "10001"
     assert compilers == "no-compiler"
     assert pip_check == "No broken requirements found."
+
+
+def test_the_base_image_holds_exactly_the_locked_set_of_distributions(images):
+    # requirements/image-constraints.txt (requirements/lock-image) pins every distribution of the
+    # virtual environment but TensorFlow and its serving API, whose owners pin them
+    locked = {}
+    for line in (REPO / "requirements" / "image-constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            locked[canonical(name)] = version
+    base = image_name("--flavour", "cpu", "base")
+    run = run_in(base, "pip list --local --format json")
+    assert run.returncode == 0, run.stderr
+    installed = {canonical(d["name"]): d["version"] for d in json.loads(run.stdout)}
+    owned = {name: installed.pop(name, None) for name in ("pip", "tensorflow", "tensorflow-serving-api")}
+    assert owned["tensorflow"] and owned["tensorflow-serving-api"], owned
+    assert installed == locked
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 # Build arguments that may hold credentials (an index URL with a password). The classic builder
@@ -84,6 +106,7 @@ def last_commit(*paths: str) -> str:
 BASE_REQUIREMENTS = (
     "docker/apt-mirror", "versions.env",
     "requirements/runtime.txt", "requirements/tfserving-api.txt", "requirements/image.txt",
+    "requirements/image-constraints.txt",
 )  # fmt: skip
 
 
