@@ -34,6 +34,13 @@ PLAY = """
         dest: "{{ out }}/{{ inventory_hostname }}-{{ item | replace('/', '-') }}.tar"
         mode: "0600"
       loop: "{{ _ocr_stack_new_versions }}"
+
+    - name: the controller's temporary folder removed (install.yml does it after unpacking)
+      ansible.builtin.file:
+        path: "{{ _ocr_stack_models_tmp.path }}"
+        state: absent
+      delegate_to: localhost
+      when: _ocr_stack_new_versions | length > 0
 """
 
 
