@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from ocr_service.settings import VARIABLES, Settings, as_environment
+from ocrstack_testing.pins import exact_pins
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE = (REPO / "VERSION").read_text().strip()
@@ -149,10 +150,6 @@ def test_the_image_lock_agrees_with_the_runtime_pins():
     """requirements/image-constraints.txt (requirements/lock-image) pins the images' whole set; a pin
     changed in runtime.txt without running lock-image again would make the base image's build fail."""
 
-    def pins(name: str) -> dict[str, str]:
-        found = re.findall(r"^([\w.-]+)==(\S+)", FILES[name], re.M)
-        return {re.sub(r"[-_.]+", "-", n).lower(): v for n, v in found}
-
-    locked = pins("requirements/image-constraints.txt")
-    runtime = pins("requirements/runtime.txt")
+    locked = exact_pins(FILES["requirements/image-constraints.txt"])
+    runtime = exact_pins(FILES["requirements/runtime.txt"])
     assert {n: locked.get(n) for n in runtime} == runtime

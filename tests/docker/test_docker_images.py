@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 
 import pytest
+from ocrstack_testing.pins import canonical, exact_pins
 from ocrstack_testing.stack import REPO, VERSION, docker, image_name
 
 pytestmark = [pytest.mark.slow, pytest.mark.docker]
@@ -33,11 +33,7 @@ def test_web_image_runs_as_non_root_without_a_compiler_and_pip_check_passes(imag
 def test_the_base_image_holds_exactly_the_locked_set_of_distributions(images):
     # requirements/image-constraints.txt (requirements/lock-image) pins every distribution of the
     # virtual environment but TensorFlow and its serving API, whose owners pin them
-    locked = {}
-    for line in (REPO / "requirements" / "image-constraints.txt").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, version = line.split("==")
-            locked[canonical(name)] = version
+    locked = exact_pins((REPO / "requirements" / "image-constraints.txt").read_text())
     base = image_name("--flavour", "cpu", "base")
     run = run_in(base, "pip list --local --format json")
     assert run.returncode == 0, run.stderr
@@ -45,10 +41,6 @@ def test_the_base_image_holds_exactly_the_locked_set_of_distributions(images):
     owned = {name: installed.pop(name, None) for name in ("pip", "tensorflow", "tensorflow-serving-api")}
     assert owned["tensorflow"] and owned["tensorflow-serving-api"], owned
     assert installed == locked
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 # Build arguments that may hold credentials (an index URL with a password). The classic builder
