@@ -4,33 +4,12 @@ The EL 7 path cannot run here (no yum 3, no EL 7 image); what it installs is dec
 vars/RedHat-7.yml, so the names are checked against NVIDIA's packaging documentation (README: Facts).
 """
 
-from pathlib import Path
-
 import pytest
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
-
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "nvidia_driver"
-
-
-def trusted(value):
-    """Role files are trusted templates to Ansible (2.19 templates only trusted strings)."""
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [trusted(v) for v in value]
-    return value
+from ocrstack_testing.ansible_play import role_vars
 
 
 def render(vars_file, **facts):
-    loader = DataLoader()
-    variables = trusted(dict(loader.load_from_file(str(ROLE / "defaults" / "main.yml"))))
-    variables.update(trusted(dict(loader.load_from_file(str(ROLE / "vars" / vars_file)))))
-    variables.update(facts)
-    templar = Templar(loader=loader, variables=variables)
-    return lambda name: templar.template(variables[name])
+    return role_vars("nvidia_driver", f"vars/{vars_file}", **facts)
 
 
 EL7 = {"ansible_kernel": "3.10.0-1160.119.1.el7.x86_64", "ansible_distribution": "CentOS",

@@ -54,3 +54,12 @@ def test_the_set_is_version_locked_and_an_upgrade_keeps_it(host):
     # without the locks the same upgrade would take the newer driver (the test can fail)
     unlocked = host.run("dnf --assumeno --disableplugin=versionlock upgrade 'nvidia*' 'kmod-nvidia*'")
     assert "535.288.01" in unlocked.stdout, unlocked.stdout + unlocked.stderr
+
+
+def test_the_locks_at_another_version_went_before_the_install_and_a_foreign_lock_stayed(host):
+    # prepare locked the whole set at NEWER (what an earlier nvidia_driver_version leaves; it hides
+    # the pinned version from dnf) and nvidia-driver-devel, which is not in the role's set
+    locks = host.check_output("dnf -q versionlock list").splitlines()
+    assert [line for line in locks if "535.288.01" in line] == [f"nvidia-driver-devel-{NEWER}.*"], locks
+    pinned = sorted(line for line in locks if PINNED in line)
+    assert pinned == sorted(f"{name}-{PINNED}.*" for name in PACKAGES), locks

@@ -27,3 +27,32 @@ def run_local_play(
     if extra_vars is not None:
         command += ["-e", json.dumps(extra_vars)]
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _trusted(value):
+    """Role files are trusted templates to Ansible (2.19 templates only trusted strings)."""
+    from ansible.template import trust_as_template
+
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: _trusted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trusted(v) for v in value]
+    return value
+
+
+def role_vars(role: str, *files: str, **variables):
+    """A function giving a variable of `role` as Ansible renders it, without a host: the role's
+    defaults/main.yml, then each of `files` (paths inside the role, e.g. "vars/RedHat.yml"), then
+    `variables` (facts, registered results), the later winning."""
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.template import Templar
+
+    loader = DataLoader()
+    merged = {}
+    for name in ("defaults/main.yml", *files):
+        merged.update(_trusted(dict(loader.load_from_file(str(ROOT / "roles" / role / name)))))
+    merged.update(variables)
+    templar = Templar(loader=loader, variables=merged)
+    return lambda name: templar.template(merged[name])
