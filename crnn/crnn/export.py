@@ -1,7 +1,8 @@
 """Export a trained CRNN as a TF Serving SavedModel (models/<name>/<version>/, `serving_default`).
 
 Decoding and the charset lookup live inside the graph, and all outputs are dense (TF Serving cannot
-return a SparseTensor). Contract: docs/architecture.md.
+return a SparseTensor). So does the hanzi prior (`crnn.prior`): a constant added to the logits before
+decoding, the same in-process and under TF Serving. Contract: docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 
 from crnn.decode import char_positions, greedy_decode, labels_to_text
@@ -18,11 +20,13 @@ from crnn.network import HEIGHT, sequence_lengths, stride_of
 class CrnnServing(tf.Module):
     """Wraps the Keras model with decoding; its `serving` function is the exported signature."""
 
-    def __init__(self, model: tf.keras.Model, chars: tuple[str, ...]):
+    def __init__(self, model: tf.keras.Model, chars: tuple[str, ...], bias: np.ndarray | None = None):
         super().__init__(name="crnn_serving")
         self.model = model
         self._chars = tuple(chars)
         self._stride = stride_of(model)
+        # per-class logit bias (`crnn.prior.prior_bias`), a constant of the graph; None: no prior
+        self._bias = None if bias is None else tf.constant(np.asarray(bias, np.float32)[None, None, :])
 
     @tf.function(
         input_signature=[
@@ -32,6 +36,8 @@ class CrnnServing(tf.Module):
     )
     def serving(self, images: tf.Tensor, widths: tf.Tensor) -> dict[str, tf.Tensor]:
         logits = self.model([images, widths], training=False)
+        if self._bias is not None:
+            logits = tf.cast(logits, tf.float32) + self._bias
         lengths = tf.minimum(sequence_lengths(widths, self._stride), tf.shape(logits)[1])
         labels, conf = greedy_decode(logits, lengths)
         text = labels_to_text(labels, self._chars)
@@ -55,9 +61,12 @@ def next_version(model_root: Path) -> int:
     return max(versions, default=0) + 1
 
 
-def export_model(model: tf.keras.Model, chars: tuple[str, ...], out_dir: Path) -> Path:
-    """Write the SavedModel with signature `serving_default` to ``out_dir``."""
-    module = CrnnServing(model, chars)
+def export_model(
+    model: tf.keras.Model, chars: tuple[str, ...], out_dir: Path, bias: np.ndarray | None = None
+) -> Path:
+    """Write the SavedModel with signature `serving_default` to ``out_dir`` (`bias`: added to the
+    logits of every step before decoding, one value per class)."""
+    module = CrnnServing(model, chars, bias)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tf.saved_model.save(
@@ -66,21 +75,64 @@ def export_model(model: tf.keras.Model, chars: tuple[str, ...], out_dir: Path) -
     return out_dir
 
 
+def _model_of_savedmodel(saved_model: Path, width_stride: int):
+    """(keras model, charset) holding the weights of an exported CRNN (another export's source)."""
+    from crnn.charset import load
+    from crnn.network import build_crnn
+    from crnn.train import _savedmodel_shape
+
+    variables = saved_model / "variables" / "variables"
+    if not variables.with_suffix(".index").exists():
+        raise SystemExit(f"error: {saved_model} is not a SavedModel written by crnn-export")
+    channels, lstm_units = _savedmodel_shape(variables)
+    cs = load()
+    model = build_crnn(cs.num_classes, channels, lstm_units, width_stride)
+    tf.train.Checkpoint(model=model).read(str(variables)).expect_partial().assert_existing_objects_matched()
+    return model, cs
+
+
 def main(argv: list[str] | None = None) -> None:
+    from crnn import prior
     from crnn.train import load_model_from_run
 
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--run-dir", type=Path, required=True, help="training run dir (config + checkpoints)")
+    source = ap.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run-dir", type=Path, help="training run dir (config + checkpoints)")
+    source.add_argument(
+        "--saved-model",
+        type=Path,
+        help="the weights of an earlier export (models/crnn/<version>), e.g. to export them with another "
+        "--prior-weight; needs --width-stride",
+    )
     ap.add_argument("--checkpoint", default=None, help="checkpoint prefix (default: latest in run dir)")
+    ap.add_argument(
+        "--width-stride", type=int, choices=(4, 2), help="with --saved-model: the stride it was trained with"
+    )
+    ap.add_argument(
+        "--prior-weight",
+        type=float,
+        default=prior.WEIGHT,
+        help=f"weight of the hanzi prior (crnn.prior; default {prior.WEIGHT}, 0: none)",
+    )
     ap.add_argument("--models-dir", type=Path, default=Path("models"))
     ap.add_argument("--name", default="crnn")
     ap.add_argument("--version", type=int, default=None, help="default: next free version")
     args = ap.parse_args(argv)
-    model, cs, step = load_model_from_run(args.run_dir, args.checkpoint)
+    if args.saved_model is not None:
+        if args.width_stride is None:
+            ap.error("--saved-model needs --width-stride (4 or 2: a SavedModel does not record it)")
+        model, cs = _model_of_savedmodel(args.saved_model, args.width_stride)
+        origin = str(args.saved_model)
+    else:
+        model, cs, step = load_model_from_run(args.run_dir, args.checkpoint)
+        origin = f"step {step}"
+    bias = None
+    if args.prior_weight:
+        bias = prior.prior_bias(cs, prior.real_counts(), prior.generated_counts(cs), args.prior_weight)
     root = args.models_dir / args.name
     version = args.version if args.version is not None else next_version(root)
-    out = export_model(model, cs.chars, root / str(version))
-    print(f"exported step {step} to {out}")
+    out = export_model(model, cs.chars, root / str(version), bias)
+    print(f"exported {origin} to {out} (hanzi prior weight {args.prior_weight})")
 
 
 if __name__ == "__main__":
