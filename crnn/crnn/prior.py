@@ -14,7 +14,10 @@ the character real text uses; a character the image shows clearly is read as bef
 letters, digits, punctuation and the CTC blank get no bias: the prior knows nothing of them.
 
 p_real: character counts of the dictionary of jieba 0.42.1 (MIT licence, Copyright (c) 2013 Sun
-Junyi), each word's frequency added to each of its hanzi, shipped as `frequencies/hanzi_frequency.tsv`
+Junyi; README of github.com/fxsjy/jieba), each word's frequency added to each of its hanzi, shipped
+as `frequencies/hanzi_frequency.tsv`. Its word frequencies were counted from real text; the author
+never published the corpus (fxsjy/jieba issues #7 and #896: People's Daily segmentation corpora
+and other texts), so they are a broad estimate of modern written Chinese, not of any one domain
 (`python -m crnn.prior --jieba-dict <jieba>/dict.txt` writes it again). p_generated: counted at
 export from the generator's training text (`crnn.data`), so the bias follows the generator.
 """
@@ -44,6 +47,29 @@ CLIP = 4.0
 # within a few percent of those of 600,000 for all but the rarest characters).
 GENERATED_LINES = 60_000
 FREQUENCY_FILE = "hanzi_frequency.tsv"
+
+# The licence of jieba (github.com/fxsjy/jieba, LICENSE), whose dictionary the counts come from: its
+# notice goes with them (the header of the counts' file).
+JIEBA_LICENCE = """The MIT License (MIT)
+
+Copyright (c) 2013 Sun Junyi
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies of
+the Software, and to permit persons to whom the Software is furnished to do so,
+subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS
+FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR
+COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER
+IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN
+CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE."""
 
 
 def is_hanzi(char: str) -> bool:
@@ -121,8 +147,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     counts = counts_from_jieba(args.jieba_dict)
     header = (
-        "# hanzi\tcount: each word's frequency in the dictionary of jieba 0.42.1 (dict.txt, MIT licence,\n"
-        "# Copyright (c) 2013 Sun Junyi) added to each of its hanzi; written by python -m crnn.prior\n"
+        "# hanzi\tcount: each word's frequency in the dictionary of jieba 0.42.1 (jieba/dict.txt) added to\n"
+        "# each of its hanzi; written by python -m crnn.prior. The dictionary's licence:\n#\n"
+        + "".join(f"# {line}".rstrip() + "\n" for line in JIEBA_LICENCE.splitlines())
     )
     rows = "".join(
         f"{char}\t{count}\n" for char, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
