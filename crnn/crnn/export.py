@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--name", default="crnn")
     ap.add_argument("--version", type=int, default=None, help="default: next free version")
     args = ap.parse_args(argv)
+    if args.prior_weight < 0:
+        ap.error(f"--prior-weight must be 0 (no prior) or more, got {args.prior_weight}")
     if args.saved_model is not None:
         if args.width_stride is None:
             ap.error("--saved-model needs --width-stride (4 or 2: a SavedModel does not record it)")

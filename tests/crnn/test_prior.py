@@ -109,3 +109,9 @@ def test_re_export_of_a_saved_model_asks_for_its_stride(tmp_path, capsys):
     with pytest.raises(SystemExit):
         export.main(["--saved-model", str(tmp_path), "--models-dir", str(tmp_path)])
     assert "--width-stride" in capsys.readouterr().err
+
+
+def test_a_negative_prior_weight_is_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        export.main(["--run-dir", str(tmp_path), "--prior-weight", "-0.3", "--models-dir", str(tmp_path)])
+    assert "--prior-weight must be 0 (no prior) or more" in capsys.readouterr().err
