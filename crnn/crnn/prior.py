@@ -36,7 +36,7 @@ import numpy as np
 from crnn.charset import BLANK, Charset
 
 # Chosen on the held-out typefaces' validation pages (`ocr-evaluate --split heldout --seed 777`, the
-# truth's boxes; never the test pages) with crnn/5: line CER 1.43% -> 1.29 / 1.28 / 1.24 / 1.26% at
+# truth's boxes; never the test pages) with crnn/5: line CER 1.43% -> 1.33 / 1.28 / 1.24 / 1.26% at
 # weight 0.2 / 0.3 / 0.4 / 0.5, our own set (seed 12345) 0.37% at 0.3 and 0.40% at 0.4, real
 # receipts unchanged (their lines hold no hanzi). models/README.md has the figures end to end.
 WEIGHT = 0.3
