@@ -76,18 +76,17 @@ def export_model(
 
 
 def _model_of_savedmodel(saved_model: Path, width_stride: int):
-    """(keras model, charset) holding the weights of an exported CRNN (another export's source)."""
-    from crnn.charset import load
-    from crnn.network import build_crnn
-    from crnn.train import _savedmodel_shape
+    """(keras model, charset) holding the weights of an exported CRNN of the default charset: the
+    model `crnn-train --init-from` would start from, at the shape its variables have."""
+    from crnn.train import TrainConfig, _build, _init_from_savedmodel, _savedmodel_shape
 
     variables = saved_model / "variables" / "variables"
     if not variables.with_suffix(".index").exists():
         raise SystemExit(f"error: {saved_model} is not a SavedModel written by crnn-export")
     channels, lstm_units = _savedmodel_shape(variables)
-    cs = load()
-    model = build_crnn(cs.num_classes, channels, lstm_units, width_stride)
-    tf.train.Checkpoint(model=model).read(str(variables)).expect_partial().assert_existing_objects_matched()
+    conf = {"charset": TrainConfig.charset, "channels": channels, "lstm_units": lstm_units}
+    model, cs = _build({**conf, "width_stride": width_stride})
+    _init_from_savedmodel(model, saved_model, conf)
     return model, cs
 
 
