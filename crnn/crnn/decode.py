@@ -16,15 +16,20 @@ def greedy_decode(logits: tf.Tensor, seq_lengths: tf.Tensor) -> tuple[tf.Tensor,
     Best path: argmax per step, collapse repeats, drop blanks, ignore steps >= seq_length.
     Confidence is the mean max-softmax over emitted characters (1.0 for an empty line).
     """
-    best, best_p, keep = _best_path(logits, seq_lengths)
+    best, best_p, keep = best_path(logits, seq_lengths)
     labels = tf.ragged.boolean_mask(best, keep).to_tensor(default_value=-1)
-    keep_f = tf.cast(keep, tf.float32)
-    count = tf.reduce_sum(keep_f, axis=1)
-    conf = tf.where(count > 0, tf.reduce_sum(best_p * keep_f, axis=1) / tf.maximum(count, 1.0), 1.0)
-    return labels, conf
+    return labels, line_confidence(best_p, keep)
 
 
-def _best_path(logits: tf.Tensor, seq_lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+def line_confidence(probs: tf.Tensor, emitted: tf.Tensor) -> tf.Tensor:
+    """[N, K] probabilities and [N, K] bool (which count) -> float32 [N]: the mean probability of the
+    emitted characters of each line, 1.0 for a line without one."""
+    emitted_f = tf.cast(emitted, tf.float32)
+    count = tf.reduce_sum(emitted_f, axis=1)
+    return tf.where(count > 0, tf.reduce_sum(probs * emitted_f, axis=1) / tf.maximum(count, 1.0), 1.0)
+
+
+def best_path(logits: tf.Tensor, seq_lengths: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     """(argmax id, its probability, emitted?) per step: an emitted step starts a non-blank run."""
     probs = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
     best = tf.argmax(probs, axis=-1, output_type=tf.int32)
@@ -43,7 +48,7 @@ def char_positions(logits: tf.Tensor, seq_lengths: tf.Tensor) -> tuple[tf.Tensor
     into crop columns), so the service can place each character along its line (per-character
     boxes) and report its own confidence.
     """
-    _, best_p, keep = _best_path(logits, seq_lengths)
+    _, best_p, keep = best_path(logits, seq_lengths)
     steps = tf.broadcast_to(tf.range(tf.shape(keep)[1], dtype=tf.int32)[None, :], tf.shape(keep))
     char_steps = tf.ragged.boolean_mask(steps, keep).to_tensor(default_value=-1)
     char_probs = tf.ragged.boolean_mask(best_p, keep).to_tensor(default_value=0.0)

@@ -1,8 +1,9 @@
 """Export a trained CRNN as a TF Serving SavedModel (models/<name>/<version>/, `serving_default`).
 
 Decoding and the charset lookup live inside the graph, and all outputs are dense (TF Serving cannot
-return a SparseTensor). So does the hanzi prior (`crnn.prior`): a constant added to the logits before
-decoding, the same in-process and under TF Serving. Contract: docs/architecture.md.
+return a SparseTensor). So do the hanzi prior (`crnn.prior`: a constant added to the logits before
+decoding) and the word-pair prior (`crnn.bigram`: Viterbi over the readings of the best path's
+characters), the same in-process and under TF Serving. Contract: docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -13,20 +14,29 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from crnn.decode import char_positions, greedy_decode, labels_to_text
+from crnn.bigram import rescore
+from crnn.decode import char_positions, greedy_decode, labels_to_text, line_confidence
 from crnn.network import HEIGHT, sequence_lengths, stride_of
 
 
 class CrnnServing(tf.Module):
     """Wraps the Keras model with decoding; its `serving` function is the exported signature."""
 
-    def __init__(self, model: tf.keras.Model, chars: tuple[str, ...], bias: np.ndarray | None = None):
+    def __init__(
+        self,
+        model: tf.keras.Model,
+        chars: tuple[str, ...],
+        bias: np.ndarray | None = None,
+        pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
         super().__init__(name="crnn_serving")
         self.model = model
         self._chars = tuple(chars)
         self._stride = stride_of(model)
         # per-class logit bias (`crnn.prior.prior_bias`), a constant of the graph; None: no prior
         self._bias = None if bias is None else tf.constant(np.asarray(bias, np.float32)[None, None, :])
+        # the word-pair bonus (`crnn.bigram.pair_table`), constants of the graph; None: greedy readings
+        self._pairs = None if pairs is None or not len(pairs[0]) else tuple(tf.constant(a) for a in pairs)
 
     @tf.function(
         input_signature=[
@@ -40,8 +50,14 @@ class CrnnServing(tf.Module):
             logits = tf.cast(logits, tf.float32) + self._bias
         lengths = tf.minimum(sequence_lengths(widths, self._stride), tf.shape(logits)[1])
         labels, conf = greedy_decode(logits, lengths)
-        text = labels_to_text(labels, self._chars)
         char_steps, char_confidence = char_positions(logits, lengths)
+        if self._pairs is not None:
+            greedy = labels
+            labels, chosen_p = rescore(logits, lengths, greedy, *self._pairs)
+            # a swapped reading is as sure as the image made it; the line's confidence follows
+            char_confidence = tf.where(tf.equal(labels, greedy), char_confidence, chosen_p)
+            conf = line_confidence(char_confidence, labels >= 0)
+        text = labels_to_text(labels, self._chars)
         # the crop column at the centre of each character's step: independent of the model's stride
         char_columns = tf.where(
             char_steps >= 0, (tf.cast(char_steps, tf.float32) + 0.5) * float(self._stride), -1.0
@@ -62,11 +78,16 @@ def next_version(model_root: Path) -> int:
 
 
 def export_model(
-    model: tf.keras.Model, chars: tuple[str, ...], out_dir: Path, bias: np.ndarray | None = None
+    model: tf.keras.Model,
+    chars: tuple[str, ...],
+    out_dir: Path,
+    bias: np.ndarray | None = None,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Path:
     """Write the SavedModel with signature `serving_default` to ``out_dir`` (`bias`: added to the
-    logits of every step before decoding, one value per class)."""
-    module = CrnnServing(model, chars, bias)
+    logits of every step before decoding, one value per class; `pairs`: `crnn.bigram.pair_table`,
+    which rescores the readings of the best path)."""
+    module = CrnnServing(model, chars, bias, pairs)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tf.saved_model.save(
@@ -91,7 +112,7 @@ def _model_of_savedmodel(saved_model: Path, width_stride: int):
 
 
 def main(argv: list[str] | None = None) -> None:
-    from crnn import prior
+    from crnn import bigram, prior
     from crnn.train import load_model_from_run
 
     ap = argparse.ArgumentParser(description=__doc__)
@@ -113,12 +134,20 @@ def main(argv: list[str] | None = None) -> None:
         default=prior.WEIGHT,
         help=f"weight of the hanzi prior (crnn.prior; default {prior.WEIGHT}, 0: none)",
     )
+    ap.add_argument(
+        "--bigram-weight",
+        type=float,
+        default=bigram.WEIGHT,
+        help=f"weight of the word-pair prior (crnn.bigram; default {bigram.WEIGHT}, 0: greedy readings)",
+    )
     ap.add_argument("--models-dir", type=Path, default=Path("models"))
     ap.add_argument("--name", default="crnn")
     ap.add_argument("--version", type=int, default=None, help="default: next free version")
     args = ap.parse_args(argv)
-    if args.prior_weight < 0:
-        ap.error(f"--prior-weight must be 0 (no prior) or more, got {args.prior_weight}")
+    for name in ("prior_weight", "bigram_weight"):
+        if getattr(args, name) < 0:
+            flag = "--" + name.replace("_", "-")
+            ap.error(f"{flag} must be 0 (no prior) or more, got {getattr(args, name)}")
     if args.saved_model is not None:
         if args.width_stride is None:
             ap.error("--saved-model needs --width-stride (4 or 2: a SavedModel does not record it)")
@@ -130,10 +159,14 @@ def main(argv: list[str] | None = None) -> None:
     bias = None
     if args.prior_weight:
         bias = prior.prior_bias(cs, prior.real_counts(), prior.generated_counts(cs), args.prior_weight)
+    pairs = bigram.pair_table(cs, bigram.real_pairs(), args.bigram_weight) if args.bigram_weight else None
     root = args.models_dir / args.name
     version = args.version if args.version is not None else next_version(root)
-    out = export_model(model, cs.chars, root / str(version), bias)
-    print(f"exported {origin} to {out} (hanzi prior weight {args.prior_weight})")
+    out = export_model(model, cs.chars, root / str(version), bias, pairs)
+    print(
+        f"exported {origin} to {out} (hanzi prior weight {args.prior_weight}, "
+        f"word-pair weight {args.bigram_weight})"
+    )
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -77,27 +77,44 @@ def is_hanzi(char: str) -> bool:
     return len(char) == 1 and "\u4e00" <= char <= "\u9fff"
 
 
-def real_counts() -> dict[str, int]:
-    """Counts of each hanzi in real text (the package's `frequencies/hanzi_frequency.tsv`)."""
-    text = resources.files("crnn").joinpath("frequencies", FREQUENCY_FILE).read_text(encoding="utf-8")
+def licence_header(description: str) -> str:
+    """The comment header of a counts file made from jieba's dictionary: `description`, then its licence."""
+    return f"# {description} The dictionary's licence:\n#\n" + "".join(
+        f"# {line}".rstrip() + "\n" for line in JIEBA_LICENCE.splitlines()
+    )
+
+
+def read_counts(name: str) -> dict[str, int]:
+    """`key<TAB>count` rows of the package's `frequencies/<name>` (comment lines skipped)."""
+    text = resources.files("crnn").joinpath("frequencies", name).read_text(encoding="utf-8")
     counts = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            char, count = line.split("\t")
-            counts[char] = int(count)
+            key, count = line.split("\t")
+            counts[key] = int(count)
     return counts
 
 
-def counts_from_jieba(dict_path: Path) -> Counter[str]:
-    """Hanzi counts of a jieba dictionary (`word frequency [tag]` per line): a word's frequency is
-    added to each of its hanzi."""
-    counts: Counter[str] = Counter()
+def real_counts() -> dict[str, int]:
+    """Counts of each hanzi in real text (the package's `frequencies/hanzi_frequency.tsv`)."""
+    return read_counts(FREQUENCY_FILE)
+
+
+def jieba_words(dict_path: Path) -> Iterator[tuple[str, int]]:
+    """(word, frequency) of each line of a jieba dictionary (`word frequency [tag]`)."""
     with open(dict_path, encoding="utf-8") as lines:
         for line in lines:
             word, frequency = line.split()[:2]
-            for char in word:
-                if is_hanzi(char):
-                    counts[char] += int(frequency)
+            yield word, int(frequency)
+
+
+def counts_from_jieba(dict_path: Path) -> Counter[str]:
+    """Hanzi counts of a jieba dictionary: a word's frequency is added to each of its hanzi."""
+    counts: Counter[str] = Counter()
+    for word, frequency in jieba_words(dict_path):
+        for char in word:
+            if is_hanzi(char):
+                counts[char] += frequency
     return counts
 
 
@@ -140,23 +157,31 @@ def prior_bias(
     return bias
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Write frequencies/hanzi_frequency.tsv from a jieba dictionary.")
+def counts_command(
+    argv: list[str] | None, file_name: str, count: Callable[[Path], Mapping[str, int]], description: str
+) -> tuple[Mapping[str, int], Path]:
+    """The command that writes `frequencies/<file_name>` from a jieba dictionary: `count(dict path)`
+    gives the rows (most frequent first), `description` the header's first lines (before the licence)."""
+    ap = argparse.ArgumentParser(description=f"Write frequencies/{file_name} from a jieba dictionary.")
     ap.add_argument("--jieba-dict", type=Path, required=True, help="jieba 0.42.1's jieba/dict.txt")
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "frequencies" / FREQUENCY_FILE)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "frequencies" / file_name)
     args = ap.parse_args(argv)
-    counts = counts_from_jieba(args.jieba_dict)
-    header = (
-        "# hanzi\tcount: each word's frequency in the dictionary of jieba 0.42.1 (jieba/dict.txt) added to\n"
-        "# each of its hanzi; written by python -m crnn.prior. The dictionary's licence:\n#\n"
-        + "".join(f"# {line}".rstrip() + "\n" for line in JIEBA_LICENCE.splitlines())
-    )
-    rows = "".join(
-        f"{char}\t{count}\n" for char, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    )
+    counts = count(args.jieba_dict)
+    rows = "".join(f"{key}\t{n}\n" for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(header + rows, encoding="utf-8")
-    print(f"{len(counts)} hanzi, {sum(counts.values())} in all -> {args.out}")
+    args.out.write_text(licence_header(description) + rows, encoding="utf-8")
+    return counts, args.out
+
+
+def main(argv: list[str] | None = None) -> None:
+    counts, out = counts_command(
+        argv,
+        FREQUENCY_FILE,
+        counts_from_jieba,
+        "hanzi\tcount: each word's frequency in the dictionary of jieba 0.42.1 (jieba/dict.txt) added to\n"
+        "# each of its hanzi; written by python -m crnn.prior.",
+    )
+    print(f"{len(counts)} hanzi, {sum(counts.values())} in all -> {out}")
 
 
 if __name__ == "__main__":

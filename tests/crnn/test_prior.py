@@ -95,6 +95,8 @@ def test_an_export_re_exported_without_a_prior_reads_as_before(tmp_path):
             "2",
             "--prior-weight",
             "0",
+            "--bigram-weight",
+            "0",
             "--models-dir",
             str(tmp_path),
         ]
