@@ -12,6 +12,7 @@ from ocr_tools.evaluate import (
     labelled_set,
     match_lines,
     page_text,
+    page_text_in_truth_order,
     score_page,
     write_errors,
 )
@@ -114,6 +115,26 @@ def test_page_text_orders_rows_of_12_px_then_x_and_ignores_case_and_spaces():
         ("rm 9", box(10, 60, 60, 80)),
     ]
     assert page_text(lines) == "SUBTOTALTOTALRM9"
+
+
+def test_page_cer_in_the_truths_order_forgives_a_row_band_crossed_but_not_misreads():
+    # POPULAR BOOK is one label, centre y 24 (band 2); read as two words whose boxes sit 7 px lower
+    # and 7 px higher, centres 31 and 17 fall in bands 3 and 1: BOOK comes first in the page text
+    truth = [("POPULAR BOOK", box(10, 10, 300, 38)), ("TOTAL 5.75", box(10, 60, 300, 88))]
+    read = [
+        ("POPULAR", box(10, 17, 180, 45)),
+        ("BOOK", box(200, 3, 300, 31)),
+        ("TOTAL 5.75", box(10, 60, 300, 88)),
+    ]
+    assert page_text(read) == "BOOKPOPULARTOTAL5.75"
+    s = score_page(read, truth)
+    assert s.page_edits_norm == 8  # BOOKPOPULAR against POPULARBOOK
+    assert s.page_edits_truth_order == 0 and s.page_cer_truth_order == 0.0
+    misread = [("P0PULAR", read[0][1]), read[1], read[2], ("X", box(400, 200, 420, 220))]
+    s = score_page(misread, truth)
+    assert page_text_in_truth_order(misread, truth) == "P0PULARBOOKTOTAL5.75X"  # the stray X: its own place
+    assert s.page_edits_truth_order == 2  # O->0 and the inserted X
+    assert page_text_in_truth_order([], truth) == "" and page_text_in_truth_order(read, []) == page_text(read)
 
 
 def test_character_f1_counts_the_characters_of_each_page_as_a_multiset():
