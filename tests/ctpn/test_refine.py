@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from ctpn.refine import refine_quad, refine_quads
+from ctpn.refine import _dashed_rules, refine_quad, refine_quads
 from ocrstack_testing.standin_docs import find_fonts
 from PIL import Image, ImageDraw, ImageFont
 
@@ -99,3 +99,58 @@ def test_fine_print_the_detector_saw_enlarged_is_a_line_and_a_speck_is_not():
     np.testing.assert_allclose(got, ink, atol=1.0)  # (grey edge rows of the glyphs count as ink)
     assert refine_quad(gray, ink, px=1.0) == []
     assert refine_quad(gray, ink, px=2.0) == []  # seen shrunk: a speck all the more
+
+
+def _dashed_rule(draw: ImageDraw.ImageDraw, y: int, x0: int, x1: int) -> None:
+    """A receipt's dashed rule: 7 px dashes, 5 px apart, 2 px thick."""
+    for x in range(x0, x1, 12):
+        draw.rectangle((x, y, x + 6, y + 1), fill=0)
+
+
+def _text_and_rules(text: str, font_path: str) -> tuple[np.ndarray, np.ndarray]:
+    """`text` at 24 px with a dashed rule 2 px above and below its ink; (page, the text's ink box)."""
+    font = ImageFont.truetype(font_path, 24)
+    img = Image.new("L", (420, 100), 255)
+    draw = ImageDraw.Draw(img)
+    draw.text((40, 30), text, font=font, fill=0)
+    ys, xs = np.nonzero(np.asarray(img) < 128)
+    ink = box(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    _dashed_rule(draw, int(ys.min()) - 4, 10, 410)
+    _dashed_rule(draw, int(ys.max()) + 3, 10, 410)
+    return np.asarray(img), ink
+
+
+def test_dashed_rules_touching_a_line_are_not_part_of_it():
+    """Receipts print ------ rules a pixel or two from the text: left in, they were read as rows of
+    T (TOTAL: as TTTTOTAT:TTT). The line's box is its text's ink, and the rules make no lines."""
+    fonts = [f for f in find_fonts() if "DejaVuSans.ttf" in f] or find_fonts()
+    gray, ink = _text_and_rules("TOTAL: 26.82", fonts[0])
+    detected = ink + np.array([[-8, -6], [8, -6], [8, 6], [-8, 6]], dtype=np.float32)
+    (got,) = refine_quad(gray, detected)
+    np.testing.assert_allclose(got, ink, atol=1.0)
+
+
+def test_hyphens_dots_and_the_strokes_of_hanzi_numerals_are_not_dashed_rules():
+    """Short marks in a row are text unless they run on for several line heights: a phone number's
+    hyphen, a price's dot, 一二三 and 三三 (rows of thin strokes two or three characters long) and a
+    Chinese dash —— (two characters long) stay, in every hanzi typeface of training."""
+    from ocr_synth import fonts as synth_fonts
+
+    dejavu = [f for f in find_fonts() if "DejaVuSans.ttf" in f] or find_fonts()
+    cases = [("03-4296 - 8869 ... 12.50", ImageFont.truetype(dejavu[0], 24))]
+    hanzi = [spec for spec in synth_fonts.discover("train") if spec.cjk and not spec.bold and not spec.weight]
+    cases += [
+        (text, synth_fonts.load(spec, 24))
+        for spec in hanzi
+        for text in ("第一二三条", "三三两两", "价格——面议")
+    ]
+    for text, font in cases:
+        img = Image.new("L", (420, 100), 255)
+        ImageDraw.Draw(img).text((40, 30), text, font=font, fill=0)
+        ink = np.asarray(img) < 128
+        ys = np.nonzero(ink.any(1))[0]
+        assert not _dashed_rules(ink, height=float(ys.max() + 1 - ys.min())).any(), text
+    rule = Image.new("L", (420, 20), 255)
+    _dashed_rule(ImageDraw.Draw(rule), 8, 10, 410)
+    ink = np.asarray(rule) < 128
+    np.testing.assert_array_equal(_dashed_rules(ink, height=18.0), ink)
