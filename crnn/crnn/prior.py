@@ -77,13 +77,6 @@ def is_hanzi(char: str) -> bool:
     return len(char) == 1 and "\u4e00" <= char <= "\u9fff"
 
 
-def licence_header(description: str) -> str:
-    """The comment header of a counts file made from jieba's dictionary: `description`, then its licence."""
-    return f"# {description} The dictionary's licence:\n#\n" + "".join(
-        f"# {line}".rstrip() + "\n" for line in JIEBA_LICENCE.splitlines()
-    )
-
-
 def read_counts(name: str) -> dict[str, int]:
     """`key<TAB>count` rows of the package's `frequencies/<name>` (comment lines skipped)."""
     text = resources.files("crnn").joinpath("frequencies", name).read_text(encoding="utf-8")
@@ -169,7 +162,9 @@ def counts_command(
     counts = count(args.jieba_dict)
     rows = "".join(f"{key}\t{n}\n" for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(licence_header(description) + rows, encoding="utf-8")
+    licence = "".join(f"# {line}".rstrip() + "\n" for line in JIEBA_LICENCE.splitlines())
+    header = f"# {description} The dictionary's licence:\n#\n" + licence
+    args.out.write_text(header + rows, encoding="utf-8")
     return counts, args.out
 
 

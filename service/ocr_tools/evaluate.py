@@ -268,10 +268,15 @@ def _page_key(quad: np.ndarray) -> tuple[int, float]:
     return round(cy / PAGE_ROW_PX), float(cx)
 
 
+def _joined(keys: Sequence[tuple], lines: Sequence[tuple[str, np.ndarray]]) -> str:
+    """The lines' normalised, upper-case texts concatenated in the order of their keys."""
+    texts = (normalize(text).upper() for text, _ in lines)
+    return "".join(text for _, text in sorted(zip(keys, texts, strict=True), key=lambda k: k[0]))
+
+
 def page_text(lines: Sequence[tuple[str, np.ndarray]]) -> str:
     """A page's normalised text: lines sorted by (round(centre_y / 12), centre_x), concatenated."""
-    keyed = [(_page_key(quad), normalize(text).upper()) for text, quad in lines]
-    return "".join(text for _, text in sorted(keyed, key=lambda k: k[0]))
+    return _joined([_page_key(quad) for _, quad in lines], lines)
 
 
 def _polygons(lines: Sequence[tuple[str, np.ndarray]]) -> np.ndarray:
@@ -286,14 +291,13 @@ def page_text_in_truth_order(
     area; the lines on one truth line by their own centre_x), a line that overlaps none by its own."""
     if not predicted:
         return ""
-    keys = [(*_page_key(quad), _page_key(quad)[1]) for _, quad in predicted]
+    keys = [(row, cx, cx) for row, cx in (_page_key(quad) for _, quad in predicted)]
     if truth:
         overlap = shapely.area(shapely.intersection(_polygons(predicted)[:, None], _polygons(truth)[None, :]))
         for i, row in enumerate(overlap):
             if row.max() > 0:
                 keys[i] = (*_page_key(truth[int(row.argmax())][1]), keys[i][2])
-    texts = (normalize(text).upper() for text, _ in predicted)
-    return "".join(text for _, text in sorted(zip(keys, texts, strict=True), key=lambda k: k[0]))
+    return _joined(keys, predicted)
 
 
 def evaluation_set(seed: int, count: int, split: str = "eval") -> Iterable[tuple[str, object]]:
