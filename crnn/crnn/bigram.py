@@ -77,7 +77,7 @@ def pair_table(cs: Charset, pairs: dict[str, int], weight: float = WEIGHT) -> tu
     table = {
         cs.index(p[0]) * cs.num_classes + cs.index(p[1]): weight * math.log1p(n / SCALE)
         for p, n in pairs.items()
-        if p[0] in cs.chars and p[1] in cs.chars
+        if p[0] in cs and p[1] in cs
     }
     keys = np.array(sorted(table), dtype=np.int64)
     return keys, np.array([table[k] for k in keys.tolist()], dtype=np.float32)

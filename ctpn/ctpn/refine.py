@@ -39,6 +39,9 @@ DUPLICATE_IOU = 0.7  # two refined quads this similar are one line found twice
 DASHED_THICK = 0.25
 DASHED_GAP = 0.5
 DASHED_LENGTH = 3.0
+# the rules' openings and closings see paper beyond the band: OpenCV's default border counts it as
+# ink, so a stroke at the image's edge (a line that starts with ——) made a rule at half the length
+_PAPER = {"borderType": cv2.BORDER_CONSTANT, "borderValue": 0}
 
 
 def split_gap(height: float, px: float = 1.0) -> float:
@@ -159,7 +162,7 @@ def refine_quad(gray: np.ndarray, quad: np.ndarray, px: float = 1.0) -> list[np.
     # horizontal rules and underlines: ink running unbroken along a row for longer than any stroke
     run = max(round(RULE_MIN * k), int(RULE_LENGTH * height))
     ink_u8 = ink.astype(np.uint8)
-    ink &= ~cv2.morphologyEx(ink_u8, cv2.MORPH_OPEN, np.ones((1, run), np.uint8)).astype(bool)
+    ink &= ~cv2.morphologyEx(ink_u8, cv2.MORPH_OPEN, np.ones((1, run), np.uint8), **_PAPER).astype(bool)
     ink &= ~_dashed_rules(ink, height)
 
     def row_range(c0: int, c1: int) -> tuple[int, int] | None:
@@ -200,9 +203,12 @@ def _dashed_rules(ink: np.ndarray, height: float) -> np.ndarray:
     thin[0] = False  # the background
     marks = thin[labels].astype(np.uint8)
     gap, length = (max(3, round(f * height)) | 1 for f in (DASHED_GAP, DASHED_LENGTH))  # odd: centred
-    closed = cv2.morphologyEx(marks, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8))
-    rules = cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
-    return (rules > 0) & (marks > 0)
+    closed = cv2.morphologyEx(marks, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8), **_PAPER)
+    rules = cv2.morphologyEx(closed, cv2.MORPH_OPEN, np.ones((1, length), np.uint8), **_PAPER)
+    # whole marks: a scanned rule's dashes wander a pixel up and down, and what the one row found
+    # of a dash is not all of it
+    hit = np.unique(labels[(rules > 0) & (marks > 0)])
+    return np.isin(labels, hit[hit > 0])
 
 
 def refine_quads(image: np.ndarray, quads: list[np.ndarray], scale: float = 1.0) -> list[np.ndarray]:

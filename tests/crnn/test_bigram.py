@@ -65,6 +65,10 @@ def test_the_word_is_read_from_its_second_character_too():
     assert _read([line], {"大写": 69}) == ["大写"]
     surer_second = [{"大": 0.0}, BLANK_STEP, {"零": -0.2, "写": -0.8}, {"零": 0.0, "写": -1.5}, BLANK_STEP]
     assert _read([surer_second], {"大写": 69}) == ["大零"]
+    # and the surer step is not merely the run's last: here the first is sure of 零 (写 is no
+    # candidate there), the last nearly undecided, and the run reads 零
+    surer_first = [{"大": 0.0}, BLANK_STEP, {"零": 0.0, "写": -3.5}, {"零": 0.0, "写": -0.05}, BLANK_STEP]
+    assert _read([surer_first], {"大写": 69}) == ["大零"]
 
 
 def test_a_repeated_character_keeps_both_readings():

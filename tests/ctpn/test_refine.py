@@ -101,10 +101,12 @@ def test_fine_print_the_detector_saw_enlarged_is_a_line_and_a_speck_is_not():
     assert refine_quad(gray, ink, px=2.0) == []  # seen shrunk: a speck all the more
 
 
-def _dashed_rule(draw: ImageDraw.ImageDraw, y: int, x0: int, x1: int) -> None:
-    """A receipt's dashed rule: 7 px dashes, 5 px apart, 2 px thick."""
-    for x in range(x0, x1, 12):
-        draw.rectangle((x, y, x + 6, y + 1), fill=0)
+def _dashed_rule(draw: ImageDraw.ImageDraw, y: int, x0: int, x1: int, wobble: int = 0) -> None:
+    """A receipt's dashed rule: 7 px dashes, 5 px apart, 2 px thick; `wobble`: every other dash
+    that many px lower, as a scan draws them."""
+    for i, x in enumerate(range(x0, x1, 12)):
+        dy = wobble * (i % 2)
+        draw.rectangle((x, y + dy, x + 6, y + dy + 1), fill=0)
 
 
 def _text_and_rules(text: str, font_path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -133,7 +135,8 @@ def test_dashed_rules_touching_a_line_are_not_part_of_it():
 def test_hyphens_dots_and_the_strokes_of_hanzi_numerals_are_not_dashed_rules():
     """Short marks in a row are text unless they run on for several line heights: a phone number's
     hyphen, a price's dot, 一二三 and 三三 (rows of thin strokes two or three characters long) and a
-    Chinese dash —— (two characters long) stay, in every hanzi typeface of training."""
+    Chinese dash —— (two characters long) stay, in the regular face of every hanzi family of
+    training."""
     from ocr_synth import fonts as synth_fonts
 
     dejavu = [f for f in find_fonts() if "DejaVuSans.ttf" in f] or find_fonts()
@@ -150,7 +153,26 @@ def test_hyphens_dots_and_the_strokes_of_hanzi_numerals_are_not_dashed_rules():
         ink = np.asarray(img) < 128
         ys = np.nonzero(ink.any(1))[0]
         assert not _dashed_rules(ink, height=float(ys.max() + 1 - ys.min())).any(), text
-    rule = Image.new("L", (420, 20), 255)
-    _dashed_rule(ImageDraw.Draw(rule), 8, 10, 410)
-    ink = np.asarray(rule) < 128
-    np.testing.assert_array_equal(_dashed_rules(ink, height=18.0), ink)
+    for wobble in (0, 1):  # a rule is all of its dashes, however they wander
+        rule = Image.new("L", (420, 20), 255)
+        _dashed_rule(ImageDraw.Draw(rule), 8, 10, 410, wobble)
+        ink = np.asarray(rule) < 128
+        np.testing.assert_array_equal(_dashed_rules(ink, height=18.0), ink)
+
+
+@pytest.mark.parametrize("x", [-2, 0, 40])
+def test_a_line_that_starts_with_a_dash_at_the_images_edge_keeps_it(x):
+    """Beyond the image is paper, not ink: —— at the left edge (cut by it at x=-2) is two
+    characters long, no rule, and the line's box starts at its ink."""
+    from ocr_synth import fonts as synth_fonts
+
+    spec = next(s for s in synth_fonts.discover("train") if s.family == "AR PL SungtiL GB" and not s.bold)
+    img = Image.new("L", (300, 100), 255)
+    ImageDraw.Draw(img).text((x, 30), "——面议", font=synth_fonts.load(spec, 24), fill=0)
+    gray = np.asarray(img)
+    ys, xs = np.nonzero(gray < 128)
+    ink = box(xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    detected = ink + np.array([[-2, -1], [2, -1], [2, 1], [-2, 1]], dtype=np.float32)
+    detected[:, 0] = np.maximum(detected[:, 0], 0)
+    (got,) = refine_quad(gray, detected)
+    np.testing.assert_allclose(got[:, 0], ink[:, 0], atol=1.0)
