@@ -13,7 +13,9 @@ where bonus(a, b) = weight * log(1 + count(ab) / SCALE) and count(ab) is how oft
 inside real words. The bonus is never negative: a pair the dictionary lacks (most pairs across a
 word boundary, names, random strings) costs nothing, so the prior can prefer a word but never break
 one up. Only readings are swapped: no character is added or dropped, so the steps (and the
-service's per-character boxes) stay those of the best path.
+service's per-character boxes) stay those of the best path. And only hanzi are: a digit, letter or
+mark that the best path reads keeps its reading, and no hanzi becomes one (1 before 个 stays 1,
+however common 一个 is: the glyphs differ, and a number is worth more than a word).
 
 Why counts and not pointwise mutual information: the PMI of 大写 is below zero (大 begins thousands of
 words), yet what decides 写 against 零 after 大 is that 大写 is a word and 大零 is not. On the
@@ -83,6 +85,13 @@ def pair_table(cs: Charset, pairs: dict[str, int], weight: float = WEIGHT) -> tu
     return keys, np.array([table[k] for k in keys.tolist()], dtype=np.float32)
 
 
+def hanzi_classes(cs: Charset) -> np.ndarray:
+    """bool [C]: which classes are hanzi (the blank is not), the readings `rescore` may swap."""
+    hanzi = np.zeros(cs.num_classes, bool)
+    hanzi[[cs.index(c) for c in cs.chars if is_hanzi(c)]] = True
+    return hanzi
+
+
 def _lookup(keys: tf.Tensor, bonus: tf.Tensor, query: tf.Tensor) -> tf.Tensor:
     """bonus of each query key (int64, any shape), 0 where the table lacks it; `keys` end with a
     sentinel that is never a key (see :func:`rescore`)."""
@@ -98,6 +107,7 @@ def rescore(
     labels: tf.Tensor,
     keys: tf.Tensor,
     bonus: tf.Tensor,
+    hanzi: tf.Tensor,
     margin: float = MARGIN,
     candidates: int = CANDIDATES,
 ) -> tuple[tf.Tensor, tf.Tensor]:
@@ -106,6 +116,7 @@ def rescore(
     each chosen reading at its surest step [N, L], 0 padded).
 
     `keys` / `bonus`: :func:`pair_table` as tensors; an empty table leaves every label as it was.
+    `hanzi`: :func:`hanzi_classes` as a tensor; a character read as anything else keeps its reading.
     """
     # a sentinel that is never a key ends the table once, so a lookup always has a last entry to
     # clip to (an empty table works too)
@@ -130,7 +141,16 @@ def rescore(
     # the candidates at that step (log-softmax of its logits), never the blank: a reading is swapped,
     # never dropped. Only the characters' steps are normalised, not every step of the line.
     at_peak = tf.nn.log_softmax(tf.gather(logits, peak, batch_dims=1), axis=-1)
-    values, ids = tf.math.top_k(at_peak - 1e9 * tf.one_hot(BLANK, num_classes), k=candidates)
+    not_hanzi = 1.0 - tf.cast(hanzi, tf.float32)  # the blank included
+    values, ids = tf.math.top_k(at_peak - 1e9 * not_hanzi, k=candidates)
+    # a character read as no hanzi has its own reading as its one candidate
+    own = tf.maximum(labels, 0)
+    is_hanzi_read = has_char & tf.gather(hanzi, own)
+    alone = tf.one_hot(0, candidates, on_value=0.0, off_value=-1e9)
+    ids = tf.where(is_hanzi_read[..., None], ids, tf.broadcast_to(own[..., None], tf.shape(ids)))
+    values = tf.where(
+        is_hanzi_read[..., None], values, tf.gather(at_peak, own, batch_dims=2)[..., None] + alone
+    )
     values = tf.where(values >= values[..., :1] - margin, values, -1e9)
 
     def forward(carry, inputs):

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from crnn.bigram import rescore
+from crnn.bigram import hanzi_classes, rescore
+from crnn.charset import Charset
 from crnn.decode import char_positions, greedy_decode, labels_to_text, line_confidence
 from crnn.network import HEIGHT, sequence_lengths, stride_of
 
@@ -37,6 +38,7 @@ class CrnnServing(tf.Module):
         self._bias = None if bias is None else tf.constant(np.asarray(bias, np.float32)[None, None, :])
         # the word-pair bonus (`crnn.bigram.pair_table`), constants of the graph; None: greedy readings
         self._pairs = None if pairs is None or not len(pairs[0]) else tuple(tf.constant(a) for a in pairs)
+        self._hanzi = tf.constant(hanzi_classes(Charset(tuple(chars))))  # the readings it may swap
 
     @tf.function(
         input_signature=[
@@ -53,7 +55,7 @@ class CrnnServing(tf.Module):
         char_steps, char_confidence = char_positions(logits, lengths)
         if self._pairs is not None:
             greedy = labels
-            labels, chosen_p = rescore(logits, lengths, greedy, *self._pairs)
+            labels, chosen_p = rescore(logits, lengths, greedy, *self._pairs, self._hanzi)
             # a swapped reading is as sure as the image made it; the line's confidence follows
             char_confidence = tf.where(tf.equal(labels, greedy), char_confidence, chosen_p)
             conf = line_confidence(char_confidence, labels >= 0)

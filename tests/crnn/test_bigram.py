@@ -33,8 +33,9 @@ def _read(lines, pairs: dict[str, int], weight: float = bigram.WEIGHT) -> list[s
     logits, lengths = _logits(lines)
     keys, bonus = bigram.pair_table(CS, pairs, weight)
     greedy, _ = greedy_decode(tf.constant(logits), tf.constant(lengths))
+    hanzi = tf.constant(bigram.hanzi_classes(CS))
     labels, probs = bigram.rescore(
-        tf.constant(logits), tf.constant(lengths), greedy, tf.constant(keys), tf.constant(bonus)
+        tf.constant(logits), tf.constant(lengths), greedy, tf.constant(keys), tf.constant(bonus), hanzi
     )
     assert np.array_equal(labels.numpy() >= 0, greedy.numpy() >= 0)  # nothing added, nothing dropped
     assert np.all((probs.numpy() > 0) == (labels.numpy() >= 0))
@@ -69,6 +70,19 @@ def test_the_word_is_read_from_its_second_character_too():
     # candidate there), the last nearly undecided, and the run reads 零
     surer_first = [{"大": 0.0}, BLANK_STEP, {"零": 0.0, "写": -3.5}, {"零": 0.0, "写": -0.05}, BLANK_STEP]
     assert _read([surer_first], {"大写": 69}) == ["大零"]
+
+
+def test_only_hanzi_are_swapped_and_only_for_hanzi():
+    # 1 a little surer than 一 before 个: 一个 is among the commonest words, but a digit the image
+    # shows stays a digit (and a mark a mark); 一 close behind 1 is no candidate
+    common = {"一个": 10**6, "一共": 10**6}
+    assert _read([[{"1": 0.0, "一": -0.5}, BLANK_STEP, {"个": 0.0}]], common) == ["1个"]
+    assert _read([[{"-": 0.0, "一": -0.5}, BLANK_STEP, {"共": 0.0}]], common) == ["-共"]
+    # 一 read, 1 close behind: 一 is swapped for no digit either (no pair holds one)
+    assert _read([[{"一": 0.0, "1": -0.1}, BLANK_STEP, {"个": 0.0}]], common) == ["一个"]
+    # beside a digit, a hanzi is still rescored with its other neighbour
+    line = [{"2": 0.0}, BLANK_STEP, {"巳": 0.0, "已": -0.5}, BLANK_STEP, {"经": 0.0}]
+    assert _read([line], {"已经": 5000}) == ["2已经"]
 
 
 def test_a_repeated_character_keeps_both_readings():
@@ -210,6 +224,16 @@ def test_the_pairs_are_part_of_the_exported_graph(tmp_path):
     # a batch in which no crop holds a character (all black: blank steps) reads empty lines
     blank = _serve(tmp_path / "2", np.zeros((2, 32, 10, 1), np.uint8), np.array([10, 6], np.int32))
     assert blank["text"].tolist() == [b"", b""] and blank["confidence"].tolist() == [1.0, 1.0]
+
+
+def test_the_exported_graph_swaps_no_digit_for_a_hanzi(tmp_path):
+    """The SavedModel knows which of its classes are hanzi: 1 before 个 stays 1."""
+    model = _scripted_model([BLANK_STEP, {"1": 0.0, "一": -0.5}, {"个": 0.0}])
+    crop = np.array([128, 128, 128, 128, 0, 0, 255, 255, 255, 255], np.uint8)
+    images, widths = np.broadcast_to(crop, (1, 32, 10))[..., None].copy(), np.array([10], np.int32)
+    pairs = bigram.pair_table(CS, {"一个": 10**6})
+    read = _serve(export_model(model, CS.chars, tmp_path / "1", pairs=pairs), images, widths)
+    assert read["text"][0].decode() == "1个"
 
 
 def test_a_negative_bigram_weight_is_refused(tmp_path, capsys):
