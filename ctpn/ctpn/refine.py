@@ -33,7 +33,7 @@ EXTEND_GAP = 0.6  # line heights of blank between the detection's ink and more i
 MIN_OVERLAP = 8  # px of a piece of ink inside the detection for it to be part of the line
 DUPLICATE_IOU = 0.7  # two refined quads this similar are one line found twice
 # dashed and dotted rules (`_dashed_rules`), in line heights: marks no thicker than DASHED_THICK whose
-# gaps of up to DASHED_GAP close into a run of DASHED_LENGTH. Chosen on 100 pages of sroie/train
+# gaps shorter than DASHED_GAP close into a run of DASHED_LENGTH. Chosen on 100 pages of sroie/train
 # (never dev); 2 line heights read those pages better still, but took the strokes of 一二三 and 三三
 # for a rule in some hanzi typefaces, and a gap of 0.8 those of 第一二三条 (tests/ctpn/test_refine.py)
 DASHED_THICK = 0.25
