@@ -141,16 +141,13 @@ def rescore(
     # the candidates at that step (log-softmax of its logits), never the blank: a reading is swapped,
     # never dropped. Only the characters' steps are normalised, not every step of the line.
     at_peak = tf.nn.log_softmax(tf.gather(logits, peak, batch_dims=1), axis=-1)
-    not_hanzi = 1.0 - tf.cast(hanzi, tf.float32)  # the blank included
-    values, ids = tf.math.top_k(at_peak - 1e9 * not_hanzi, k=candidates)
-    # a character read as no hanzi has its own reading as its one candidate
+    # a character read as a hanzi may become another hanzi (never the blank); one read as anything
+    # else has its own reading as its one candidate
     own = tf.maximum(labels, 0)
-    is_hanzi_read = has_char & tf.gather(hanzi, own)
-    alone = tf.one_hot(0, candidates, on_value=0.0, off_value=-1e9)
-    ids = tf.where(is_hanzi_read[..., None], ids, tf.broadcast_to(own[..., None], tf.shape(ids)))
-    values = tf.where(
-        is_hanzi_read[..., None], values, tf.gather(at_peak, own, batch_dims=2)[..., None] + alone
+    allowed = tf.where(
+        (has_char & tf.gather(hanzi, own))[..., None], hanzi[None, None, :], tf.one_hot(own, num_classes) > 0
     )
+    values, ids = tf.math.top_k(tf.where(allowed, at_peak, at_peak - 1e9), k=candidates)
     values = tf.where(values >= values[..., :1] - margin, values, -1e9)
 
     def forward(carry, inputs):
