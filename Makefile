@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.ocrstack-installed
-PACKAGES := synth ctpn crnn service tests/support
+PACKAGES := synth ctpn dbnet crnn service tests/support
 
 .PHONY: venv serve test test-fast lint images bundle clean
 

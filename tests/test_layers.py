@@ -18,15 +18,17 @@ PACKAGES = {
     "ocr_service": REPO / "service" / "ocr_service",
     "ocr_tools": REPO / "service" / "ocr_tools",
     "ctpn": REPO / "ctpn" / "ctpn",
+    "dbnet": REPO / "dbnet" / "dbnet",
     "crnn": REPO / "crnn" / "crnn",
     "ocr_synth": REPO / "synth" / "ocr_synth",
 }
 FORBIDDEN = {
     "ocr_service": {"ocr_tools", "ocr_synth", "ocrstack_testing"},
     "ocr_tools": {"ocrstack_testing"},
-    "ctpn": {"ocr_service", "ocr_tools", "ocrstack_testing", "flask"},
+    "ctpn": {"ocr_service", "ocr_tools", "ocrstack_testing", "flask", "dbnet"},
+    "dbnet": {"ocr_service", "ocr_tools", "ocrstack_testing", "flask", "crnn"},
     "crnn": {"ocr_service", "ocr_tools", "ocrstack_testing", "flask"},
-    "ocr_synth": {"ocr_service", "ocr_tools", "ctpn", "crnn", "ocrstack_testing"},
+    "ocr_synth": {"ocr_service", "ocr_tools", "ctpn", "dbnet", "crnn", "ocrstack_testing"},
 }
 
 

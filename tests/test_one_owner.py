@@ -36,7 +36,8 @@ ALLOWED = {
     # needs them written out; they are not the images' release. ocr_lb's Molecule scenario lists
     # the image it preloads (owned by another branch; to derive from docker/images when merged).
     RELEASE: {
-        "synth/pyproject.toml", "ctpn/pyproject.toml", "crnn/pyproject.toml", "service/pyproject.toml",
+        "synth/pyproject.toml", "ctpn/pyproject.toml", "dbnet/pyproject.toml", "crnn/pyproject.toml",
+        "service/pyproject.toml",
         "ctpn/ctpn/__init__.py", "molecule/ocr_lb/molecule.yml",
         # the images' lock: another distribution (namex) at the same number
         "requirements/image-constraints.txt",

@@ -7,7 +7,9 @@ from each so the training step never waits. The worker process never imports Ten
 
 import multiprocessing as mp
 import queue
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any
 
 import cv2
 import numpy as np
@@ -22,7 +24,17 @@ CAPTURE_SHARE = 0.3  # training documents that also go through a print/capture m
 @dataclass
 class Example:
     image: np.ndarray  # uint8 [S, S, 3]
-    targets: Targets
+    targets: Any  # a dataclass of arrays: `ctpn.targets.Targets`, or another detector's maps
+
+
+def ctpn_targets(size: int, keep: np.ndarray, cut: np.ndarray, rng: np.random.Generator) -> Targets:
+    """CTPN's anchor targets of a size x size crop (lines cut by its top or bottom edge ignored)."""
+    return anchor_targets(keep, size // STRIDE, size // STRIDE, rng, ignore_quads=cut)
+
+
+# (crop size, kept quads, cut quads, rng) -> targets: a module-level function, so a spawned worker
+# can be given it
+TargetMaker = Callable[[int, np.ndarray, np.ndarray, np.random.Generator], Any]
 
 
 def render(rng: np.random.Generator, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
@@ -98,20 +110,30 @@ def real_page(rng: np.random.Generator, pages: list) -> tuple[np.ndarray, np.nda
 
 
 def make_examples(
-    rng: np.random.Generator, size: int, crops_per_doc: int, real: list | None = None, real_share: float = 0.0
+    rng: np.random.Generator,
+    size: int,
+    crops_per_doc: int,
+    real: list | None = None,
+    real_share: float = 0.0,
+    targets: TargetMaker = ctpn_targets,
 ) -> list[Example]:
     """Crops of one document: a labelled real page (`real_share` of the time) or a rendered one."""
     image, quads = real_page(rng, real) if real and rng.random() < real_share else render(rng)
     out = []
     for _ in range(crops_per_doc):
         crop, keep, cut = random_crop(image, quads, rng, size)
-        t = anchor_targets(keep, size // STRIDE, size // STRIDE, rng, ignore_quads=cut)
-        out.append(Example(crop, t))
+        out.append(Example(crop, targets(size, keep, cut, rng)))
     return out
 
 
 def _worker(
-    seed: int, size: int, crops_per_doc: int, q: "mp.Queue", real: tuple = (), real_share: float = 0.0
+    seed: int,
+    size: int,
+    crops_per_doc: int,
+    q: "mp.Queue",
+    real: tuple = (),
+    real_share: float = 0.0,
+    targets: TargetMaker = ctpn_targets,
 ) -> None:
     rng = np.random.default_rng(seed)
     pages = []
@@ -122,7 +144,7 @@ def _worker(
     failures = 0
     while True:
         try:
-            examples = make_examples(rng, size, crops_per_doc, pages, real_share)
+            examples = make_examples(rng, size, crops_per_doc, pages, real_share, targets)
         except Exception as e:  # one bad document must not stop a long run
             failures += 1
             print(f"data worker: skipped a document ({type(e).__name__}: {e})", flush=True)
@@ -134,7 +156,11 @@ def _worker(
 
 
 class ExampleStream:
-    """Background producer of examples; `batch(n)` stacks n of them into training arrays."""
+    """Background producer of examples; `batch(n)` stacks n of them into training arrays.
+
+    `targets` makes each crop's training targets (CTPN's anchors unless another detector's maker is
+    given); `batch` returns "image" and one stacked array per field of those targets.
+    """
 
     def __init__(
         self,
@@ -145,13 +171,22 @@ class ExampleStream:
         maxsize: int = 64,
         real: tuple = (),
         real_share: float = 0.0,
+        targets: TargetMaker = ctpn_targets,
     ) -> None:
         ctx = mp.get_context("spawn")
         self.queue = ctx.Queue(maxsize=maxsize)
         self.procs = [
             ctx.Process(
                 target=_worker,
-                args=(seed * 1000 + i, size, crops_per_doc, self.queue, tuple(map(str, real)), real_share),
+                args=(
+                    seed * 1000 + i,
+                    size,
+                    crops_per_doc,
+                    self.queue,
+                    tuple(map(str, real)),
+                    real_share,
+                    targets,
+                ),
                 daemon=True,
             )
             for i in range(workers)
@@ -166,14 +201,10 @@ class ExampleStream:
                 exs.append(self.queue.get(timeout=timeout))
             except queue.Empty as e:
                 raise RuntimeError("data worker produced nothing; is ocr_synth installed?") from e
-        return {
-            "image": np.stack([e.image for e in exs]),
-            "labels": np.stack([e.targets.labels for e in exs]),
-            "v_targets": np.stack([e.targets.v_targets for e in exs]),
-            "v_mask": np.stack([e.targets.v_mask for e in exs]),
-            "side_targets": np.stack([e.targets.side_targets for e in exs]),
-            "side_mask": np.stack([e.targets.side_mask for e in exs]),
-        }
+        batch = {"image": np.stack([e.image for e in exs])}
+        for field in fields(exs[0].targets):
+            batch[field.name] = np.stack([getattr(e.targets, field.name) for e in exs])
+        return batch
 
     def close(self) -> None:
         for p in self.procs:

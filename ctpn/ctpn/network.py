@@ -15,18 +15,24 @@ K = len(ANCHOR_HEIGHTS)
 TRUNK = ((16, 2), (32, 2), (64, 2), (64, 1), (128, 2), (128, 1))  # (channels, stride) of 3x3 convs
 
 
+def trunk_layers() -> list[keras.layers.Layer]:
+    """TRUNK as layers: conv{i}, bn{i}, relu{i} for each entry (the names checkpoints and DB's copy use)."""
+    layers = []
+    for i, (ch, stride) in enumerate(TRUNK):
+        layers += [
+            keras.layers.Conv2D(ch, 3, strides=stride, padding="same", use_bias=False, name=f"conv{i}"),
+            keras.layers.BatchNormalization(name=f"bn{i}"),
+            keras.layers.ReLU(name=f"relu{i}"),
+        ]
+    return layers
+
+
 class CTPN(keras.Model):
     """uint8 [N, H, W, 3] (H, W multiples of 16) -> dict of cls_logits, cls_prob, v_deltas, side_offsets."""
 
     def __init__(self, window: int = 256, lstm: int = 128, fc: int = 512, **kwargs):
         super().__init__(**kwargs)
-        self.trunk = []
-        for i, (ch, stride) in enumerate(TRUNK):
-            self.trunk += [
-                keras.layers.Conv2D(ch, 3, strides=stride, padding="same", use_bias=False, name=f"conv{i}"),
-                keras.layers.BatchNormalization(name=f"bn{i}"),
-                keras.layers.ReLU(name=f"relu{i}"),
-            ]
+        self.trunk = trunk_layers()
         self.window = keras.layers.Conv2D(window, 3, padding="same", activation="relu", name="window")
         self.rnn = keras.layers.Bidirectional(keras.layers.LSTM(lstm, return_sequences=True), name="bilstm")
         self.fc = keras.layers.Dense(fc, activation="relu", name="fc")

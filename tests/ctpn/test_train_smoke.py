@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from ocrstack_testing.standin_docs import bars_folder
 
 pytestmark = pytest.mark.slow
 
@@ -43,28 +44,11 @@ def test_training_loss_falls_and_resume_continues_the_step_count(tmp_path):
     assert (tmp_path / "models" / "ctpn" / "1" / "saved_model.pb").exists()
 
 
-def _labelled_folder(path):
-    """One page with three dark text-like bars and their boxes, in the truth.json format."""
-    import cv2
-
-    path.mkdir()
-    page = np.full((300, 400, 3), 255, np.uint8)
-    truth = []
-    for i, y in enumerate((40, 120, 200)):
-        page[y : y + 24, 30 : 330 - 40 * i] = 30
-        truth.append(
-            {"text": f"LINE {i}", "box": [[30, y], [329 - 40 * i, y], [329 - 40 * i, y + 23], [30, y + 23]]}
-        )
-    cv2.imwrite(str(path / "p.png"), page)
-    (path / "truth.json").write_text(json.dumps({"p.png": truth}), encoding="utf-8")
-    return path
-
-
 def test_real_pages_become_crops_with_positive_anchors_on_their_lines(tmp_path):
     from ctpn.data import make_examples
     from ocr_synth.labelled import load_folder
 
-    pages = load_folder(_labelled_folder(tmp_path / "real"))
+    pages = load_folder(bars_folder(tmp_path / "real"))
     examples = make_examples(np.random.default_rng(0), 256, 2, pages, real_share=1.0)
     assert len(examples) == 2
     for ex in examples:
@@ -77,7 +61,7 @@ def test_a_new_run_starts_from_an_exported_model_and_mixes_real_pages(tmp_path):
 
     run_train(tmp_path / "first", 3)
     export_main(["--run-dir", str(tmp_path / "first"), "--out", str(tmp_path / "m" / "1")])
-    folder = _labelled_folder(tmp_path / "real")
+    folder = bars_folder(tmp_path / "real")
     code = "import sys; from ctpn.train import main; main(sys.argv[1:])"
     args = ["--run-dir", str(tmp_path / "second"), "--minutes", "0", "--init-from", str(tmp_path / "m" / "1"),
             "--real", str(folder), "--real-share", "0.5", *TINY]  # fmt: skip

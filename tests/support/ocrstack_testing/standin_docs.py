@@ -86,3 +86,21 @@ def render_document(rng: np.random.Generator, width: int = 800, height: int = 10
         img = cv2.GaussianBlur(img, (3, 3), float(rng.uniform(0.3, 1.2)))
         img = np.clip(img + rng.normal(0, 12, img.shape), 0, 255).astype(np.uint8)
     return Document(np.repeat(img[..., None], 3, axis=2), lines)
+
+
+def bars_folder(path):
+    """A labelled folder (truth.json format) of one page with three dark text-like bars and their boxes:
+    real pages, as far as the detectors' training is concerned, without any real scan."""
+    import json
+
+    path.mkdir()
+    page = np.full((300, 400, 3), 255, np.uint8)
+    truth = []
+    for i, y in enumerate((40, 120, 200)):
+        page[y : y + 24, 30 : 330 - 40 * i] = 30
+        truth.append(
+            {"text": f"LINE {i}", "box": [[30, y], [329 - 40 * i, y], [329 - 40 * i, y + 23], [30, y + 23]]}
+        )
+    cv2.imwrite(str(path / "p.png"), page)
+    (path / "truth.json").write_text(json.dumps({"p.png": truth}), encoding="utf-8")
+    return path

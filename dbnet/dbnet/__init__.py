@@ -1,0 +1,1 @@
+"""DB (Differentiable Binarization) text-line detection: targets, network, loss, post-processing."""
