@@ -36,3 +36,4 @@ def test_a_perfect_prediction_costs_almost_nothing_and_a_blank_one_a_lot():
     bad = db_loss(blank, shrink, ones, thresh, ones)
     assert float(good["total"]) < 1e-3
     assert float(bad["total"]) > 10  # BCE of 16 at probability 0 on the positives, dice 1, L1 0.3
+
