@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import pyclipper
 
 SHRINK = 0.3  # share of a line's height taken off each side of its quad for the kernel
 THRESH_MIN, THRESH_MAX = 0.3, 0.7  # PaddleOCR MakeBorderMap's defaults
@@ -73,6 +72,8 @@ def quad_height(quad: np.ndarray) -> float:
 
 def offset(polygon: np.ndarray, distance: float) -> list[np.ndarray]:
     """The polygon grown (distance > 0) or shrunk (< 0) by `distance` px with round joins (Clipper)."""
+    import pyclipper  # training only: serving (dbnet.postprocess) needs SHRINK, not Clipper
+
     pco = pyclipper.PyclipperOffset()
     path = np.round(np.asarray(polygon, np.float64).reshape(-1, 2) * CLIPPER_UNIT).astype(np.int64)
     pco.AddPath(path.tolist(), pyclipper.JT_ROUND, pyclipper.ET_CLOSEDPOLYGON)

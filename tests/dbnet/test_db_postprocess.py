@@ -54,3 +54,13 @@ def test_detected_lines_come_back_in_the_page_pixels_and_padding_is_not_read():
 def test_corners_come_in_reading_order_whatever_the_rectangle_gave():
     box = np.array([[10, 20], [10, 5], [100, 5], [100, 20]], np.float32)
     assert order_quad(box).tolist() == [[10, 5], [100, 5], [100, 20], [10, 20]]
+
+
+def test_reading_a_probability_map_needs_no_clipper():
+    """Serving reads maps with dbnet.postprocess alone; pyclipper (polygon offsets) is for training."""
+    import subprocess
+    import sys
+
+    code = "import sys, dbnet.postprocess; print('pyclipper' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
