@@ -44,3 +44,16 @@ def test_lines_cut_by_the_crop_and_lines_too_small_to_shrink_are_ignored_not_tau
     assert maps.shrink_mask[11, 100] == 0  # the 3 px line
     assert maps.shrink_mask[80, 150] == 0  # the cut line
     assert maps.shrink_mask[40, 150] == 1  # paper
+
+
+def test_a_line_narrower_than_tall_is_taught_as_a_square_and_found_again():
+    from ctpn.metrics import quad_iou
+    from dbnet.postprocess import kernels_to_quads
+
+    one = quad(100, 30, 110, 44)  # a receipt's quantity "1": 10 px wide, 14 tall
+    maps = make_maps(80, 200, [one])
+    ys, xs = np.nonzero(maps.shrink_map)
+    assert xs.max() - xs.min() + 1 >= 5 and ys.max() - ys.min() + 1 >= 5  # 0.4 x 14 each way
+    (found,), _ = kernels_to_quads(maps.shrink_map)
+    assert quad_iou(found, quad(98, 30, 112, 44)) > 0.8  # the square around it
+    assert quad_iou(found, one) > 0.5  # a match for the line's own box
