@@ -12,16 +12,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ctpn.metrics import detection_prf
+from ctpn.metrics import detection_prf, prf
 from ctpn.postprocess import detect_lines
 from ctpn.preprocess import prepare
-
-
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    p = tp / (tp + fp) if tp + fp else 1.0
-    r = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * p * r / (p + r) if p + r else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "precision": p, "recall": r, "f1": f1}
 
 
 def evaluate(model_dir: Path, seed: int, count: int, split: str, iou: float = 0.5) -> dict[str, dict]:
@@ -43,8 +36,8 @@ def evaluate(model_dir: Path, seed: int, count: int, split: str, iou: float = 0.
         ms.append((time.perf_counter() - t0) * 1000)
         m = detection_prf(quads, [line.quad for line in doc.lines], iou)
         totals[kind] += [m["tp"], m["fp"], m["fn"]]
-    report = {k: _prf(*map(int, v)) for k, v in totals.items()}
-    report["overall"] = _prf(*map(int, totals["clean"] + totals["degraded"]))
+    report = {k: prf(*map(int, v)) for k, v in totals.items()}
+    report["overall"] = prf(*map(int, totals["clean"] + totals["degraded"]))
     report["median_ms"] = {"detect": float(np.median(ms))}
     return report
 

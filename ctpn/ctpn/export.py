@@ -23,14 +23,17 @@ class Serving(tf.Module):
         return {"cls_prob": out["cls_prob"], "v_deltas": out["v_deltas"], "side_offsets": out["side_offsets"]}
 
 
-def load_model(run_dir: Path) -> CTPN:
-    """The model of a training run, weights from its latest checkpoint."""
+def load_model(run_dir: Path, build=build, weights=weights) -> CTPN:
+    """The model of a training run, weights from its latest checkpoint (`build` and `weights`: another
+    network's, for a run of `ctpn.loop`'s of another detector)."""
     config = json.loads((run_dir / "config.json").read_text())
     model = build(**config)
     latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
     if latest is None:
         raise FileNotFoundError(f"no checkpoint under {run_dir / 'ckpt'}")
-    tf.train.Checkpoint(model=weights(model)).restore(latest).expect_partial().assert_existing_objects_matched()
+    tf.train.Checkpoint(model=weights(model)).restore(
+        latest
+    ).expect_partial().assert_existing_objects_matched()
     return model
 
 

@@ -31,12 +31,16 @@ def match_quads(pred_quads, gt_quads, iou_threshold: float = 0.5) -> list[tuple[
     return matches
 
 
+def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """tp, fp, fn, precision, recall, f1 of counts (precision / recall 1.0 when nothing was found / due)."""
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall, "f1": f1}
+
+
 def detection_prf(pred_quads, gt_quads, iou_threshold: float = 0.5) -> dict[str, float]:
     """tp, fp, fn, precision, recall, f1 of the one-to-one matching of `match_quads`."""
     pred, gt = list(pred_quads), list(gt_quads)
     tp = len(match_quads(pred, gt, iou_threshold))
-    fp, fn = len(pred) - tp, len(gt) - tp
-    precision = tp / len(pred) if pred else 1.0
-    recall = tp / len(gt) if gt else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "precision": precision, "recall": recall, "f1": f1}
+    return prf(tp, len(pred) - tp, len(gt) - tp)

@@ -60,8 +60,9 @@ class CTPN(keras.Model):
         }
 
 
-def weights(model: CTPN) -> dict[str, tf.Variable]:
-    """All model variables by path, for tf.train.Checkpoint (not the unused dropout seed states).
+def weights(model: keras.Model) -> dict[str, tf.Variable]:
+    """All model variables by path, for tf.train.Checkpoint (not the unused dropout seed states); the
+    same for any network of ours (CTPN, DB).
 
     Keras 3 layers kept in a list, and the cells inside Bidirectional, are not tracked by
     tf.train.Checkpoint's object graph, so checkpoints name the variables explicitly.

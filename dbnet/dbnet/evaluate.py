@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from ctpn.metrics import detection_prf
+from ctpn.metrics import detection_prf, prf
 from ctpn.preprocess import prepare
 from tqdm import tqdm
 
@@ -75,11 +75,7 @@ def score(detect, data, iou_thresholds) -> dict:
         for iou in iou_thresholds:
             m = detection_prf(quads, truth, iou)
             totals[iou] += [m["tp"], m["fp"], m["fn"]]
-    report = {}
-    for iou, (tp, fp, fn) in totals.items():
-        p, r = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
-        report[f"iou{iou}"] = {"tp": int(tp), "fp": int(fp), "fn": int(fn), "precision": p, "recall": r,
-                               "f1": 2 * p * r / (p + r) if p + r else 0.0}  # fmt: skip
+    report = {f"iou{iou}": prf(*map(int, counts)) for iou, counts in totals.items()}
     report["median_ms"] = float(np.median(ms)) if ms else 0.0
     return report
 

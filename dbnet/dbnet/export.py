@@ -4,12 +4,13 @@ uint8 image [N, H, W, 3] (H, W multiples of 16, `ctpn.preprocess.prepare`) -> fl
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import tensorflow as tf
+from ctpn.network import weights  # stable variable paths, the same for every network
 
-from dbnet.network import DB, build, weights
+from ctpn import export as ctpn_export
+from dbnet.network import DB, build
 
 
 class Serving(tf.Module):
@@ -25,14 +26,7 @@ class Serving(tf.Module):
 
 def load_model(run_dir: Path) -> DB:
     """The network of a training run, weights from its latest checkpoint."""
-    model = build(**json.loads((run_dir / "config.json").read_text()))
-    latest = tf.train.latest_checkpoint(str(run_dir / "ckpt"))
-    if latest is None:
-        raise SystemExit(f"no checkpoint under {run_dir / 'ckpt'}")
-    tf.train.Checkpoint(model=weights(model)).restore(
-        latest
-    ).expect_partial().assert_existing_objects_matched()
-    return model
+    return ctpn_export.load_model(run_dir, build, weights)
 
 
 def main(argv=None) -> None:
@@ -40,7 +34,10 @@ def main(argv=None) -> None:
     p.add_argument("--run-dir", type=Path, default=Path("runs/dbnet"))
     p.add_argument("--out", type=Path, required=True, help="e.g. models/dbnet/1")
     args = p.parse_args(argv)
-    module = Serving(load_model(args.run_dir))
+    try:
+        module = Serving(load_model(args.run_dir))
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from exc
     tf.saved_model.save(module, str(args.out), signatures={"serving_default": module.serving_default})
     print(f"exported {args.run_dir} -> {args.out}")
 

@@ -11,8 +11,6 @@ Serving needs the probability map only; the threshold head and the binary map ex
 
 from __future__ import annotations
 
-import re
-
 import keras
 import tensorflow as tf
 from ctpn.network import TRUNK, trunk_layers
@@ -76,11 +74,6 @@ class DB(keras.Model):
         thresh = self.thresh_head(fuse, training=training)
         binary = tf.sigmoid(K * (prob - thresh))
         return {"prob": prob, "thresh": thresh, "binary": binary}
-
-
-def weights(model: DB) -> dict[str, tf.Variable]:
-    """Every model variable by a stable path, for tf.train.Checkpoint (see `ctpn.network.weights`)."""
-    return {".".join(re.sub(r"_\d+$", "", part) for part in v.path.split("/")): v for v in model.variables}
 
 
 def build(**kwargs) -> DB:

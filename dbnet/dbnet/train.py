@@ -45,15 +45,16 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     real_pages_note(args)
     # the data workers start before TensorFlow starts its threads
-
     stream = ExampleStream(
         seed=args.seed, size=args.crop, workers=args.workers, real=tuple(args.real),
         real_share=args.real_share, targets=db_targets,
     )  # fmt: skip
     import tensorflow as tf
+    from ctpn.network import weights  # stable variable paths, the same for every network
 
     from dbnet.loss import db_loss
-    from dbnet.network import build, init_trunk_from_ctpn, weights
+    from dbnet.network import build, init_trunk_from_ctpn
+    from dbnet.postprocess import THRESH
 
     model, optimizer, manager, step, resumed = start(args, build, weights, CONFIG)
     if not resumed and not args.init_from and args.trunk_from:
@@ -74,7 +75,7 @@ def main(argv=None) -> dict:
         optimizer.apply_gradients(zip(grads, model.trainable_variables, strict=True))
         step.assign_add(1)
         # pixel precision / recall of the kernels at the serving threshold, on the loss's pixels
-        pred = tf.cast(out["prob"] > 0.3, tf.float32) * shrink_mask
+        pred = tf.cast(out["prob"] > THRESH, tf.float32) * shrink_mask
         tp = tf.reduce_sum(pred * shrink_map)
         return parts, tp, tf.reduce_sum(pred) - tp, tf.reduce_sum(shrink_map * shrink_mask) - tp
 
