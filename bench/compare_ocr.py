@@ -7,11 +7,13 @@ degraded halves of a generated evaluation set whose seed and font were never use
 Every engine is scored by `ocr_tools.evaluate`.
 
     python bench/compare_ocr.py --truth ../shared/real/sroie/dev --iou 0.5 0.3
-    python bench/compare_ocr.py --count 20 [--engines ocrstack rapidocr tesseract]
+    python bench/compare_ocr.py --count 20 [--engines ocrstack ocrstack-ctpn rapidocr tesseract]
     python bench/compare_ocr.py --split heldout --count 20 --candidate runs/export   # a new model too
 
 On generated pages it also prints each typeface's line CER (the held-out targets are per family).
-`--candidate DIR` adds ocrstack with the models of DIR (TF Serving layout) as one more engine, so a
+`ocrstack` reads as the service does by default; `ocrstack-ctpn` and `ocrstack-dbnet` with each line
+detector (OCR_DETECTOR), and the one the service does not use by default runs unless --engines says
+otherwise. `--candidate DIR` adds ocrstack with the models of DIR (TF Serving layout) as one more engine, so a
 model in training is measured in the same run, on the same machine load, as the shipped one.
 
 RapidOCR comes from the `rapidocr-onnxruntime` wheel (models inside the wheel); Tesseract from
@@ -31,6 +33,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from ocr_service.settings import Settings
 from ocr_tools.evaluate import (
     Engine,
     FontScore,
@@ -91,7 +94,10 @@ def tesseract_engine() -> Engine:
 
 
 ENGINES = {
-    "ocrstack": lambda args: pipeline_engine(args.models),
+    "ocrstack": lambda args: pipeline_engine(args.models),  # as the service reads by default
+    # each line detector, as the setting OCR_DETECTOR picks it
+    "ocrstack-ctpn": lambda args: pipeline_engine(args.models, detector="ctpn"),
+    "ocrstack-dbnet": lambda args: pipeline_engine(args.models, detector="dbnet"),
     "candidate": lambda args: pipeline_engine(args.candidate),
     "rapidocr": lambda args: rapidocr_engine(),
     "tesseract": lambda args: tesseract_engine(),
@@ -107,8 +113,10 @@ def main() -> None:
     parser.add_argument("--truth", type=Path, metavar="DIR", help="a folder of labelled pages (truth.json)")
     parser.add_argument("--iou", type=float, nargs="+", default=[0.5], metavar="T")
     parser.add_argument("--candidate", type=Path, metavar="DIR", help="also ocrstack with the models of DIR")
+    # by default ocrstack as served, with its other line detector beside it
+    other = "ocrstack-" + ("ctpn" if Settings.detector == "dbnet" else "dbnet")
     parser.add_argument(
-        "--engines", nargs="+", default=[e for e in ENGINES if e != "candidate"], choices=list(ENGINES)
+        "--engines", nargs="+", default=["ocrstack", other, "rapidocr", "tesseract"], choices=list(ENGINES)
     )
     args = parser.parse_args()
     if args.candidate is not None and "candidate" not in args.engines:
@@ -140,7 +148,7 @@ def main() -> None:
     sizes = sorted({doc.image.shape[:2] for _, doc in docs})
     print(f"pages/s on this machine ({os.cpu_count()} CPUs; page sizes {sizes[0]}..{sizes[-1]} HxW):")
     for name, value in speed.items():
-        print(f"  {name:<12}{value:8.2f} pages/s  ({1000.0 / value:7.0f} ms/page)")
+        print(f"  {name:<16}{value:8.2f} pages/s  ({1000.0 / value:7.0f} ms/page)")
 
 
 if __name__ == "__main__":

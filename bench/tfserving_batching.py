@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--container", required=True, help="the stack's running TF Serving container")
-    parser.add_argument("--models", nargs="+", default=["ctpn", "crnn"], help="models to drive")
+    parser.add_argument("--models", nargs="+", default=["dbnet", "ctpn", "crnn"], help="models to drive")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--requests", type=int, default=256, help="requests per model and candidate")
     parser.add_argument("--limit-s", type=float, default=120.0, help="time limit per model and candidate")

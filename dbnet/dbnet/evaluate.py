@@ -28,7 +28,7 @@ def db_detector(model_dir: Path):
     def detect(image: np.ndarray) -> list[np.ndarray]:
         prepared, scale = prepare(image)
         prob = serve(image=tf.constant(prepared[None]))["prob"].numpy()[0]
-        return detect_lines(prob, image.shape, scale)
+        return detect_lines(prob, image, scale)
 
     return detect
 

@@ -45,7 +45,7 @@ def default_runner_factory(settings: Settings) -> ModelRunner:
     """The one place where OCR_MODE picks a runner; the pipeline is the same in both modes."""
     from . import runners
 
-    models = runners.MODEL_NAMES + (("orient",) if settings.orient else ())
+    models = settings.models
     if settings.mode == "single":
         return runners.SavedModelRunner(
             settings.model_dir,

@@ -1,8 +1,8 @@
 """The OCR pipeline both service modes share: image in, lines of text out.
 
-Pre- and post-processing live here and in the model packages (`ctpn.preprocess`,
-`ctpn.postprocess`, `crnn.preprocess`); the only thing a mode changes is the `ModelRunner` that
-executes the two SavedModels (in-process, or TF Serving over gRPC/REST).
+Pre- and post-processing live here and in the model packages (`ctpn.preprocess`, the detectors'
+`ctpn.postprocess` and `dbnet.postprocess`, `crnn.preprocess`); the only thing a mode changes is the
+`ModelRunner` that executes the SavedModels (in-process, or TF Serving over gRPC/REST).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import numpy as np
 from crnn.preprocess import batch_crops, crop_line, line_geometry, width_groups
 from ctpn.postprocess import TooManyLines, detect_lines, page_outputs, reading_order
 from ctpn.preprocess import prepare
+from dbnet.postprocess import detect_lines as segment_lines
 
 from . import deadline, orientation
 from .characters import Char, char_boxes
@@ -51,6 +52,8 @@ class PipelineConfig:
     deadline_s: float = Settings.timeout_s
     # Images of one `read_many` detected at once (OCR_PAGE_THREADS).
     page_threads: int = Settings.page_threads
+    # The line detector's model (OCR_DETECTOR): "ctpn" or "dbnet".
+    detector: str = Settings.detector
     # Turn each image upright with the `orient` model before reading it (OCR_ORIENT).
     orient: bool = Settings.orient
     # Lines read with less confidence are left out unless a call says otherwise
@@ -65,6 +68,7 @@ class PipelineConfig:
             max_lines=settings.max_lines,
             deadline_s=settings.timeout_s,
             page_threads=settings.page_threads,
+            detector=settings.detector,
             orient=settings.orient,
             min_confidence=settings.min_confidence,
         )
@@ -160,17 +164,24 @@ class Pipeline:
         return served(model) if served is not None else None
 
     def _detect(self, rgb: np.ndarray, clock: _Stopwatch, models: dict[str, str | None]) -> list[np.ndarray]:
+        """Quads of the lines of `rgb`, by the detector of the config. Both see the page brought to
+        the same scale (`ctpn.preprocess.prepare`): CTPN's proposals are joined into lines and fitted
+        to the ink (`ctpn.postprocess`), DB's probability map is cut into kernels each grown back to
+        its line (`dbnet.postprocess`)."""
+        detector = self.config.detector
         prepared, scale = prepare(rgb)
         clock.lap("detect_preprocess")
-        outputs = self.runner.predict("ctpn", {"image": prepared[None]})
-        models["ctpn"] = self.served_version("ctpn")
+        outputs = self.runner.predict(detector, {"image": prepared[None]})
+        models[detector] = self.served_version(detector)
         clock.lap("detect_model")
+        max_lines = self.config.max_lines
         try:
-            quads = detect_lines(
-                page_outputs(outputs, prepared.shape), rgb, scale, max_lines=self.config.max_lines
-            )
-        except TooManyLines as exc:
-            check_lines(exc.count, self.config.max_lines)
+            if detector == "dbnet":
+                quads = segment_lines(outputs["prob"], rgb, scale, max_lines=max_lines)
+            else:
+                quads = detect_lines(page_outputs(outputs, prepared.shape), rgb, scale, max_lines=max_lines)
+        except TooManyLines as exc:  # more lines than OCR_MAX_LINES: refused before any is fitted or read
+            check_lines(exc.count, max_lines)
             raise
         clock.lap("detect_postprocess")
         return quads
@@ -418,10 +429,10 @@ class Pipeline:
         return texts, confidences, per_char
 
     def warmup(self) -> None:
-        """Run both models once so the first client request does not pay graph tracing."""
+        """Run every model once so the first client request does not pay graph tracing."""
         page = np.full((480, 640, 3), 255, dtype=np.uint8)
         prepared, _ = prepare(page)
-        self.runner.predict("ctpn", {"image": prepared[None]})
+        self.runner.predict(self.config.detector, {"image": prepared[None]})
         images, widths = batch_crops([np.full((32, 128), 255, dtype=np.uint8)])
         self.runner.predict("crnn", {"images": images, "widths": widths})
         if self.config.orient:

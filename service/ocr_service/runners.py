@@ -24,8 +24,9 @@ import numpy as np
 from . import deadline
 from .errors import BackendError, BackendTimeout, BackendUnavailable
 from .perprocess import PerProcess
+from .settings import Settings
 
-MODEL_NAMES = ("ctpn", "crnn")
+MODEL_NAMES = Settings().models  # the default service's: its detector and the recogniser
 SIGNATURE_NAME = "serving_default"
 # A 4000x3000 RGB page is 36 MB as a uint8 tensor; gRPC's 4 MiB default would reject it.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024

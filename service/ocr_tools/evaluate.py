@@ -160,14 +160,15 @@ def format_fonts(rows: dict[str, dict[str, FontScore]], iou: float) -> str:
     """Line CERn per typeface and engine, one row per typeface."""
     engines = list(rows)
     families = sorted({family for fonts in rows.values() for family in fonts})
+    width = max([len(e) + 2 for e in engines] + [12])
     header = f"{'typeface (line CERn, IoU ' + str(iou) + ')':<40}{'lines':>7}" + "".join(
-        f"{e:>12}" for e in engines
+        f"{e:>{width}}" for e in engines
     )
     out = [header, "-" * len(header)]
     for family in families:
         count = max(rows[e][family].lines for e in engines if family in rows[e])
         cells = "".join(
-            f"{rows[e][family].cer_norm:>12.4f}" if family in rows[e] else f"{'':>12}" for e in engines
+            f"{rows[e][family].cer_norm:>{width}.4f}" if family in rows[e] else " " * width for e in engines
         )
         out.append(f"{family[:39]:<40}{count:>7}{cells}")
     return "\n".join(out)
@@ -383,14 +384,17 @@ def write_errors(path: Path, lines: Iterable[tuple[str, int, LineResult]]) -> Co
     return confusions(line for _, _, line in wrong)
 
 
-def pipeline_engine(model_dir: Path, orient: bool = False) -> Engine:
-    """Our pipeline; `orient`: with the page-orientation model (OCR_ORIENT), as the service reads."""
+def pipeline_engine(model_dir: Path, orient: bool = False, detector: str | None = None) -> Engine:
+    """Our pipeline; `orient`: with the page-orientation model (OCR_ORIENT), as the service reads;
+    `detector`: "ctpn" or "dbnet" (OCR_DETECTOR; None: the service's default)."""
     from ocr_service.pipeline import Pipeline, PipelineConfig
-    from ocr_service.runners import MODEL_NAMES, SavedModelRunner
+    from ocr_service.runners import SavedModelRunner
+    from ocr_service.settings import Settings
 
-    models = (*MODEL_NAMES, "orient") if orient else MODEL_NAMES
+    settings = Settings(orient=orient, detector=detector or Settings.detector)  # type: ignore[arg-type]
     # not a request: no deadline worth the name (the first page also loads the models)
-    config = PipelineConfig(orient=orient, deadline_s=3600.0)
+    config = PipelineConfig(orient=orient, detector=settings.detector, deadline_s=3600.0)
+    models = settings.models
     pipeline = Pipeline(SavedModelRunner(model_dir, models=models), config)
 
     def run(image: np.ndarray) -> list[PredictedLine]:
@@ -450,15 +454,16 @@ def load_docs(truth: Path | None, seed: int, count: int | None, split: str = "ev
 
 def format_table(rows: dict[str, dict[str, Score]]) -> str:
     """One row per (engine, half) with the figures the issue asks for."""
+    width = max([len(engine) + 1 for engine in rows] + [12])  # "ocrstack-dbnet" and longer names
     header = (
-        f"{'engine':<12}{'set':<14}{'pages':>6}{'P':>8}{'R':>8}{'F1':>8}"
+        f"{'engine':<{width}}{'set':<14}{'pages':>6}{'P':>8}{'R':>8}{'F1':>8}"
         f"{'CER':>8}{'CERn':>8}{'pCERn':>8}{'pCERo':>8}{'chF1':>8}{'acc':>8}{'accn':>8}"
     )
     out = [header, "-" * len(header)]
     for engine, halves in rows.items():
         for half, s in halves.items():
             out.append(
-                f"{engine:<12}{half[:13]:<14}{s.pages:>6}{s.precision:>8.4f}{s.recall:>8.4f}{s.f1:>8.4f}"
+                f"{engine:<{width}}{half[:13]:<14}{s.pages:>6}{s.precision:>8.4f}{s.recall:>8.4f}{s.f1:>8.4f}"
                 f"{s.cer_raw:>8.4f}{s.cer_norm:>8.4f}{s.page_cer_norm:>8.4f}{s.page_cer_truth_order:>8.4f}"
                 f"{s.char_f1:>8.4f}"
                 f"{s.line_acc_raw:>8.4f}{s.line_acc_norm:>8.4f}"
@@ -494,6 +499,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="turn each page upright with the orientation model (<models>/orient), as OCR_ORIENT=on does",
     )  # fmt: skip
     parser.add_argument(
+        "--detector", choices=("ctpn", "dbnet"), default=None,
+        help="the line detector, as OCR_DETECTOR sets it (default: the service's)",
+    )  # fmt: skip
+    parser.add_argument(
         "--rotate", type=int, default=0, choices=(0, 90, 180, 270),
         help="show each page turned this many degrees counter-clockwise (a rotated copy of the set); "
         "boxes are turned back for scoring",
@@ -511,7 +520,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.truth_boxes:
         engine = truth_box_engine(args.models)
     else:
-        engine = rotated_engine(pipeline_engine(args.models, orient=args.orient), args.rotate)
+        engine = rotated_engine(
+            pipeline_engine(args.models, orient=args.orient, detector=args.detector), args.rotate
+        )
     fonts: dict[str, FontScore] = {}
     scores, elapsed = evaluate(
         engine, docs, lines_out=lines, iou_thresholds=args.iou, by_font=fonts, truth_boxes=args.truth_boxes

@@ -1,10 +1,10 @@
-"""`ocr-warmup`: TF Serving warmup records for every version of ctpn and crnn (offline tooling).
+"""`ocr-warmup`: TF Serving warmup records for every version of ctpn, dbnet and crnn (offline tooling).
 
 Warmup records matter because TF Serving replays `assets.extra/tf_serving_warmup_requests` before
 it marks a version AVAILABLE: the first real request then does not pay for graph tracing and
 memory allocation. A record whose inputs do not match the signature makes TF Serving refuse the
 whole version, so `write_warmup_requests` checks the inputs against `saved_model.pb` first.
-Run it after each export (ctpn and crnn must not import the service); the service never runs it.
+Run it after each export (the model packages must not import the service); the service never runs it.
 """
 
 from __future__ import annotations
@@ -83,9 +83,11 @@ def write_warmup_requests(
 
 
 def default_warmup_inputs() -> dict[str, dict[str, np.ndarray]]:
-    """Inputs shaped like real traffic: a blank A4-ish page for ctpn, a batch of 4 lines for crnn."""
+    """Inputs shaped like real traffic: a blank A4-ish page for each detector, 4 lines for crnn."""
+    page = np.full((1, 480, 640, 3), 255, dtype=np.uint8)
     return {
-        "ctpn": {"image": np.full((1, 480, 640, 3), 255, dtype=np.uint8)},
+        "ctpn": {"image": page},
+        "dbnet": {"image": page},
         "crnn": {
             "images": np.full((4, 32, 128, 1), 255, dtype=np.uint8),
             "widths": np.array([128, 112, 96, 64], dtype=np.int32),
@@ -103,7 +105,7 @@ def version_dirs(model_base: Path) -> list[Path]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`ocr-warmup --model-dir models`: warmup records for every version of ctpn and crnn."""
+    """`ocr-warmup --model-dir models`: warmup records for every version of ctpn, dbnet and crnn."""
     parser = argparse.ArgumentParser(prog="ocr-warmup", description=main.__doc__)
     parser.add_argument("--model-dir", type=Path, default=Path("models"), help="TF Serving layout root")
     parser.add_argument("--count", type=int, default=1, help="records per model version")

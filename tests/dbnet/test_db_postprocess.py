@@ -41,14 +41,43 @@ def test_weak_regions_are_not_lines():
 
 
 def test_detected_lines_come_back_in_the_page_pixels_and_padding_is_not_read():
-    page = np.full((150, 300, 3), 255, np.uint8)
+    page = np.full((300, 600, 3), 255, np.uint8)
+    scale = 0.5  # the detector saw the page shrunk: its lines are DB's own rectangles
+    prob = np.zeros((160, 304), np.float32)  # the prepared page, padded to multiples of 16
+    prob[make_maps(160, 304, [rotated(150, 50, 250, 20, 0)]).shrink_map > 0] = 0.9
+    prob[152:, :] = 0.9  # below the page: padding
+    (q,) = detect_lines(prob, page, scale)
+    assert quad_iou(q, rotated(300, 100, 500, 40, 0)) > 0.9
+    assert q[:, 0].max() <= 600 and q[:, 1].max() <= 300
+
+
+def test_on_a_page_the_detector_saw_enlarged_lines_are_fitted_to_the_ink():
+    """Fine print enlarged 2x: the kernel grows back into a rectangle 4 px too tall and 10 px too
+    wide (DB's map follows the blur of the enlargement), the line that comes back is the ink's."""
+    page = np.full((60, 200, 3), 255, np.uint8)
+    for x in range(30, 150, 9):  # a line of 14 glyph-like strokes, 6 x 10 px, 3 px apart
+        page[20:30, x : x + 6] = 0
+    ink = np.array([[30, 20], [147, 20], [147, 30], [30, 30]], np.float32)
     scale = 2.0
-    prob = np.zeros((304, 608), np.float32)  # the prepared page, padded to multiples of 16
-    prob[make_maps(304, 608, [rotated(300, 100, 500, 40, 0)]).shrink_map > 0] = 0.9
-    prob[302:, :] = 0.9  # below the page: padding
-    (q,) = detect_lines(prob, page.shape, scale)
-    assert quad_iou(q, rotated(150, 50, 250, 20, 0)) > 0.9
-    assert q[:, 0].max() <= 300 and q[:, 1].max() <= 150
+    loose = rotated(177, 50, 254, 28, 0) * 1.0  # the ink's line in the map, 10 px wider, 4 px taller
+    prob = np.zeros((128, 400), np.float32)
+    prob[make_maps(128, 400, [loose]).shrink_map > 0] = 0.9
+    (q,) = detect_lines(prob, page, scale)
+    assert quad_iou(q, ink) > 0.9, q
+    assert quad_iou(q, loose / scale) < 0.8  # not the rectangle grown back
+
+
+def test_more_kernels_than_max_lines_are_refused_before_any_is_fitted(monkeypatch):
+    import dbnet.postprocess as postprocess
+    from ctpn.postprocess import TooManyLines
+
+    prob = np.zeros((128, 400), np.float32)
+    for row in range(3):
+        prob[10 + 40 * row : 20 + 40 * row, 20:380] = 0.9
+    page = np.full((64, 200, 3), 255, np.uint8)  # seen enlarged 2x: its lines would be fitted
+    monkeypatch.setattr(postprocess, "refine_quads", lambda *a: pytest.fail("fitted before the count"))
+    with pytest.raises(TooManyLines, match="3 text lines detected; the limit is 2"):
+        detect_lines(prob, page, 2.0, max_lines=2)
 
 
 def test_corners_come_in_reading_order_whatever_the_rectangle_gave():

@@ -82,7 +82,8 @@ def test_build_refuses_an_apt_mirror_with_credentials_before_building(mirror):
 
 def test_web_image_has_the_compiled_extension_and_both_modes_clients(images):
     code = (
-        "import ctpn_bbox.bbox as b, crnn, ocr_service, tensorflow_serving.apis.prediction_service_pb2_grpc;"
+        "import ctpn_bbox.bbox as b, crnn, dbnet.postprocess, ocr_service,"
+        " tensorflow_serving.apis.prediction_service_pb2_grpc;"
         "print(b.__file__.endswith('.so'))"
     )
     run = run_in(images["web"], f'python -c "{code}"')
@@ -128,6 +129,8 @@ def test_models_baked_image_reads_without_a_models_mount(images):
     )  # fmt: skip
     assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-2000:]
     image = image_name("--flavour", "cpu", "web-models")
-    run = run_in(image, "ls /models/ctpn/1 /models/crnn/1 && stat -c %U /models/crnn/1/saved_model.pb")
+    run = run_in(
+        image, "ls /models/ctpn/1 /models/dbnet/1 /models/crnn/1 && stat -c %U /models/crnn/1/saved_model.pb"
+    )
     assert run.returncode == 0, run.stderr
     assert "saved_model.pb" in run.stdout and run.stdout.split()[-1] == "ocr"

@@ -7,6 +7,7 @@ used in training) and score what a user would see: the text and the boxes.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,19 @@ MIN_F1 = 0.95
 MAX_CER_NORM = 0.01
 
 
+@pytest.fixture(scope="module", params=["ctpn", "dbnet"])
+def pipeline(request) -> Pipeline:
+    """The pipeline with each line detector (OCR_DETECTOR): the tests that detect lines take this one."""
+    detector = request.param
+    runner = SavedModelRunner(REPO / "models", models=(detector, "crnn"))
+    pipeline = Pipeline(runner, PipelineConfig(detector=detector))
+    pipeline.warmup()
+    return pipeline
+
+
 @pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
+def reader() -> Pipeline:
+    """The pipeline as configured by default, for the tests of what happens before or after detection."""
     pipeline = Pipeline(SavedModelRunner(REPO / "models"))
     pipeline.warmup()
     return pipeline
@@ -132,22 +144,22 @@ def test_tiny_and_blank_images_give_an_empty_result(pipeline):
         ((SAMPLES / "invoice.png").read_bytes()[:5000], InvalidImage),
     ],
 )
-def test_bad_bytes_raise_a_clear_error(pipeline, payload, error):
+def test_bad_bytes_raise_a_clear_error(reader, payload, error):
     with pytest.raises(error) as raised:
-        pipeline.read(payload)
+        reader.read(payload)
     assert raised.value.message
 
 
-def test_too_many_pixels_is_refused_before_decoding(pipeline):
-    small = Pipeline(pipeline.runner, PipelineConfig(max_pixels=100_000))
+def test_too_many_pixels_is_refused_before_decoding(reader):
+    small = Pipeline(reader.runner, replace(reader.config, max_pixels=100_000))
     with pytest.raises(ImageTooLarge, match="1000x800"):
         small.read((SAMPLES / "invoice.png").read_bytes())
 
 
 @pytest.mark.parametrize("array", [np.zeros((0, 10, 3), np.uint8), np.zeros((10, 10, 2), np.uint8)])
-def test_malformed_arrays_raise_invalid_image(pipeline, array):
+def test_malformed_arrays_raise_invalid_image(reader, array):
     with pytest.raises(InvalidImage):
-        pipeline.read(array)
+        reader.read(array)
 
 
 class RecordingRunner:
@@ -165,22 +177,22 @@ class RecordingRunner:
 def test_a_pages_lines_go_to_the_recogniser_in_width_groups_within_the_bound(pipeline):
     page = (SAMPLES / "invoice.png").read_bytes()
     grouped_runner = RecordingRunner(pipeline.runner)
-    grouped = Pipeline(grouped_runner).read(page)
+    grouped = Pipeline(grouped_runner, pipeline.config).read(page)
     assert sum(grouped_runner.crnn_batches) == len(grouped.lines)
     assert len(grouped_runner.crnn_batches) < len(grouped.lines)  # grouped, not one call per line
     chunked_runner = RecordingRunner(pipeline.runner)
-    chunked = Pipeline(chunked_runner, PipelineConfig(max_lines_per_call=5)).read(page)
+    chunked = Pipeline(chunked_runner, replace(pipeline.config, max_lines_per_call=5)).read(page)
     assert max(chunked_runner.crnn_batches) <= 5 and sum(chunked_runner.crnn_batches) == len(grouped.lines)
     # Other groups, the same reading: each line keeps its text and place.
     assert [line.text for line in chunked.lines] == [line.text for line in grouped.lines]
 
 
-def test_a_line_reads_the_same_whatever_else_is_in_its_batch(pipeline):
+def test_a_line_reads_the_same_whatever_else_is_in_its_batch(reader):
     from crnn.preprocess import batch_crops, crop_line
 
     def text(crops: list[np.ndarray]) -> str:
         images, widths = batch_crops(crops)
-        return pipeline.runner.predict("crnn", {"images": images, "widths": widths})["text"][0]
+        return reader.runner.predict("crnn", {"images": images, "widths": widths})["text"][0]
 
     wide_blank = np.full((32, 1200), 255, np.uint8)
     changed = []
@@ -267,12 +279,12 @@ def test_a_page_of_8_px_print_is_found_line_by_line_without_resizing_first(pipel
     assert Levenshtein.distance(read_text, truth_text) / len(truth_text) < 0.4
 
 
-def test_the_bundled_recogniser_places_each_character_inside_its_line(pipeline):
+def test_the_bundled_recogniser_places_each_character_inside_its_line(reader):
     """`characters`: the bundled crnn exports char_columns/char_confidence (no 501 with it)."""
     from ocr_service.imageio import decode_image
 
     page = decode_image((SAMPLES / "invoice.png").read_bytes(), 10**8, 50.0)
-    (result,), _ = pipeline.read_many([page], characters=True)
+    (result,), _ = reader.read_many([page], characters=True)
     assert result.lines
     for line in result.lines:
         assert "".join(c.char for c in line.chars) == line.text
@@ -284,14 +296,14 @@ def test_the_bundled_recogniser_places_each_character_inside_its_line(pipeline):
         assert all(0.0 < c.confidence <= 1.0 for c in line.chars)
 
 
-def test_read_boxes_reads_the_lines_of_the_boxes_it_is_given_and_nothing_else(pipeline):
+def test_read_boxes_reads_the_lines_of_the_boxes_it_is_given_and_nothing_else(reader):
     """The recogniser alone on known boxes (`ocr-evaluate --truth-boxes`): the invoice's true boxes
     read back their text; a box on blank paper is no line."""
     lines = truth("invoice")
     blank = np.array([[5, 5], [120, 5], [120, 30], [5, 30]], dtype=np.float32)  # the page's empty corner
     image = np.asarray(Image.open(SAMPLES / "invoice.png").convert("RGB"))
     assert image[5:31, 5:121].min() > 200  # (the corner is blank on the committed page)
-    read_lines = pipeline.read_boxes(image, [quad for _, quad in lines] + [blank])
+    read_lines = reader.read_boxes(image, [quad for _, quad in lines] + [blank])
     assert len(read_lines) == len(lines)
     for line, (_, quad) in zip(read_lines, lines, strict=True):
         np.testing.assert_allclose(line.box, quad, atol=0.01)
@@ -312,7 +324,7 @@ class ScaledConfidence:
         return outputs
 
 
-def test_a_line_much_smaller_than_the_pages_others_is_answered_only_when_read_surely(pipeline):
+def test_a_line_much_smaller_than_the_pages_others_is_answered_only_when_read_surely(reader):
     """Specks, dotted rules and stamp fragments on real receipts are small and read unsurely: a
     line under half the median height of its page's lines needs confidence 0.8, the others the
     page's min_confidence; min_confidence 0 keeps every line."""
@@ -331,7 +343,7 @@ def test_a_line_much_smaller_than_the_pages_others_is_answered_only_when_read_su
 
     def read(scale: float, min_confidence: float = 0.5) -> list[str]:
         config = PipelineConfig(min_confidence=min_confidence)
-        lines = Pipeline(ScaledConfidence(pipeline.runner, scale), config).read_boxes(image, quads)
+        lines = Pipeline(ScaledConfidence(reader.runner, scale), config).read_boxes(image, quads)
         return [line.text.replace(" ", "") for line in lines]
 
     expected = [t.replace(" ", "") for t in texts]
@@ -340,7 +352,7 @@ def test_a_line_much_smaller_than_the_pages_others_is_answered_only_when_read_su
     assert read(0.75, min_confidence=0.0) == expected
 
 
-def test_a_separator_drawn_with_characters_is_not_answered_as_text(pipeline):
+def test_a_separator_drawn_with_characters_is_not_answered_as_text(reader):
     """A receipt's "--------" and "********" rows are found like lines and read as runs of 一, -
     or *: not text, unless a call keeps every line (min_confidence 0). (Boxed this tight, the -
     and = rows read unsurely as 于 and 工, left out by min_confidence; the * row is read surely.)"""
@@ -357,7 +369,7 @@ def test_a_separator_drawn_with_characters_is_not_answered_as_text(pipeline):
         quads.append(np.array([[left, top], [right, top], [right, bottom], [left, bottom]], np.float32))
 
     def read(min_confidence: float) -> list[str]:
-        lines = Pipeline(pipeline.runner, PipelineConfig(min_confidence=min_confidence)).read_boxes(
+        lines = Pipeline(reader.runner, PipelineConfig(min_confidence=min_confidence)).read_boxes(
             np.asarray(page), quads
         )
         return [line.text.replace(" ", "") for line in lines]

@@ -23,11 +23,13 @@ import numpy as np
 import pypdfium2 as pdfium
 import pytest
 from ocr_service.app import create_app, default_runner_factory
-from ocr_service.settings import load_settings
+from ocr_service.settings import Settings, load_settings
 from ocrstack_testing.pdf import image_pdf, text_pdf
 from ocrstack_testing.standin import StandIn, models_config
 from ocrstack_testing.web import bar_sample, encode
 from PIL import Image
+
+DETECTOR = Settings.detector  # the tiny models hold both detectors; the service calls its default
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,7 @@ def bar_models(tmp_path_factory):
 def bar_standin(bar_models, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bar_standin")
     config = tmp / "models.config"
-    config.write_text(models_config(bar_models, ("ctpn", "crnn")))
+    config.write_text(models_config(bar_models, (DETECTOR, "crnn")))
     server = StandIn(config, tmp / "standin.log")
     server.start()
     yield server
@@ -243,7 +245,7 @@ def test_detection_only_answers_boxes_without_calling_the_recogniser(client, run
     assert response.status_code == 200, response.get_json()
     (line,) = response.get_json()["lines"]
     assert list(line) == ["box"] and len(line["box"]) == 4
-    assert runner.calls == {"ctpn": 1}
+    assert runner.calls == {DETECTOR: 1}
 
 
 def test_min_confidence_drops_lines_below_it(client, runner):
@@ -304,7 +306,7 @@ def test_multipart_batch_reads_in_order_with_one_recogniser_call_and_partial_fai
     ]
     assert [texts(results[i]) for i in (0, 2, 3)] == [["bars:2"], ["bars:4"], ["bars:5"]]
     assert results[1]["error"]["code"] == "invalid_image"
-    assert runner.calls == {"ctpn": 3, "crnn": 1}  # one detector call per image, one recogniser call
+    assert runner.calls == {DETECTOR: 3, "crnn": 1}  # one detector call per image, one recogniser call
     assert runner.rows["crnn"] == 3
 
 
@@ -339,9 +341,9 @@ def test_an_image_beyond_the_shape_or_line_bounds_fails_alone_in_a_batch(tight_s
     assert set(results[2]) == {"index", "name", "error"}
     assert results[2]["error"]["code"] == "unprocessable_image"
     assert "3 text lines; the limit is 2" in results[2]["error"]["message"]
-    assert results[0]["models"] == results[3]["models"] and set(results[0]["models"]) == {"ctpn", "crnn"}
+    assert results[0]["models"] == results[3]["models"] and set(results[0]["models"]) == {DETECTOR, "crnn"}
     # the strip never reaches the detector; the dense page's lines are never read
-    assert runner.calls == {"ctpn": 3, "crnn": 1} and runner.rows["crnn"] == 2
+    assert runner.calls == {DETECTOR: 3, "crnn": 1} and runner.rows["crnn"] == 2
 
 
 def test_alone_the_same_images_are_refused_with_422(tight_service):
@@ -530,7 +532,7 @@ class SlowDetector(Recording):
     """The real runner, with 0.4 s more per detector call: a CPU host's pace on a big page."""
 
     def predict(self, model, inputs):
-        if model == "ctpn":
+        if model == DETECTOR:
             time.sleep(0.4)
         return super().predict(model, inputs)
 

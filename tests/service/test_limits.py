@@ -25,13 +25,15 @@ from ocr_service.imageio import decode_image
 from ocr_service.pipeline import Pipeline, PipelineConfig
 from ocr_service.runners import TFServingGrpcRunner
 from ocr_service.settings import Settings, SettingsError, load_settings
+from ocrstack_testing.fakes import DETECTORS, no_lines
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 class SlowRunner:
-    """ctpn: nothing; crnn: `delay_s` per call, reading one line as 'x'. Records the deadlines it saw."""
+    """The detector finds nothing; crnn takes `delay_s` per call, reading each line as 'x'. Records
+    the deadlines it saw."""
 
     def __init__(self, delay_s: float = 0.0) -> None:
         self.delay_s = delay_s
@@ -41,11 +43,8 @@ class SlowRunner:
     def predict(self, model, inputs):
         self.deadlines.append(deadline.current())
         self.calls += 1
-        if model == "ctpn":
-            _, h, w, _ = inputs["image"].shape
-            cells = (1, h // 16, w // 16, 10)
-            zeros = np.zeros(cells, np.float32)
-            return {"cls_prob": zeros, "v_deltas": np.zeros((*cells, 2), np.float32), "side_offsets": zeros}
+        if model in DETECTORS:
+            return no_lines(model, inputs)
         time.sleep(self.delay_s)
         n = len(inputs["widths"])
         return {"text": np.array(["x"] * n, dtype=object), "confidence": np.ones(n, np.float32)}
@@ -233,22 +232,22 @@ def test_security_headers_can_be_turned_off_for_a_proxy_that_sets_its_own():
 
 
 class ConcurrentDetector(SlowRunner):
-    """ctpn takes `delay_s` per call; records how many ctpn calls ran at once, at most."""
+    """The detector takes `delay_s` per call; records how many of its calls ran at once, at most."""
 
     def __init__(self, delay_s: float) -> None:
         super().__init__()
-        self.ctpn_delay_s = delay_s
+        self.detector_delay_s = delay_s
         self.running = self.most = 0
         self.lock = threading.Lock()
 
     def predict(self, model, inputs):
-        if model != "ctpn":
+        if model not in DETECTORS:
             return super().predict(model, inputs)
         with self.lock:
             self.running += 1
             self.most = max(self.most, self.running)
         try:
-            time.sleep(self.ctpn_delay_s)
+            time.sleep(self.detector_delay_s)
             return super().predict(model, inputs)
         finally:
             with self.lock:

@@ -56,6 +56,9 @@ def test_orientation_is_off_by_default_and_on_from_its_setting():
 # --- the service, both modes, bundled models ------------------------------------------------------------
 
 
+SERVED = Settings(orient=True).models  # the default detector, the recogniser and orient
+
+
 def squeeze(text: str) -> str:
     return "".join(text.split())  # the recogniser may read a space or not between 00 and 元
 
@@ -75,8 +78,8 @@ def oriented(request, tmp_path_factory):
     if request.param == "tfserving":
         tmp = tmp_path_factory.mktemp("orient_standin")
         config = tmp / "models.config"
-        config.write_text(models_config(BUNDLED_MODELS, ("ctpn", "crnn", "orient")))
-        standin = StandIn(config, tmp / "standin.log")
+        config.write_text(models_config(BUNDLED_MODELS, SERVED))
+        standin = StandIn(config, tmp / "standin.log", ready_models=SERVED)
         standin.start()
         env["OCR_TFSERVING_GRPC"] = standin.grpc_target
     app = create_app(load_settings(env), runner_factory=default_runner_factory)
@@ -110,7 +113,7 @@ def test_a_page_sent_turned_is_read_upright_with_boxes_in_the_image_as_sent(
     assert body["rotation"] == 90 * k  # the clockwise turn that made it upright
     assert (body["width"], body["height"]) == (sent.shape[1], sent.shape[0])
     assert [line["text"] for line in body["lines"]] == read_upright
-    assert set(body["models"]) == {"ctpn", "crnn", "orient"}
+    assert set(body["models"]) == set(SERVED)
     for line, reference in zip(body["lines"], upright["lines"], strict=True):
         expected = orientation.quad_to_sent(np.array(reference["box"]), k, sent.shape[1], sent.shape[0])
         assert np.abs(np.array(line["box"]) - expected).max() <= 2.0  # the same ink, in the image as sent
@@ -166,11 +169,11 @@ def test_without_the_setting_answers_have_no_rotation_and_orient_is_not_needed(t
 
     if not bundled_models_present():
         pytest.skip("needs the bundled models")
-    for name in ("ctpn", "crnn"):  # a model directory without orient, as before this release
+    for name in Settings().models:  # a model directory without orient, as before this release
         (tmp_path / name).symlink_to(BUNDLED_MODELS / name)
     client = create_app(load_settings({"OCR_MODE": "single", "OCR_MODEL_DIR": str(tmp_path)})).test_client()
     assert client.get("/readyz").status_code == 200
     page, texts = text_page()
     body = client.post("/v1/ocr", data=encode(page), headers={"Content-Type": "image/png"}).get_json()
-    assert "rotation" not in body and set(body["models"]) == {"ctpn", "crnn"}
+    assert "rotation" not in body and set(body["models"]) == set(Settings().models)
     assert [squeeze(line["text"]) for line in body["lines"]] == [squeeze(t) for t in texts]

@@ -11,19 +11,20 @@ from ocr_service.errors import BackendError, BackendTimeout, BackendUnavailable
 from ocr_service.runners import SavedModelRunner, TFServingGrpcRunner, TFServingRestRunner
 
 EXPECTED_CRNN_V2_TEXT = ["v2·宽24", "v2·宽9", ""]
+TINY = ("ctpn", "crnn")  # the runners' models here: the tiny ones of conftest (a detector and a recogniser)
 
 
 def _runners(tiny_models, standin, versions=None, timeout_s=10.0):
     versions = versions or {}
     return {
-        "savedmodel": SavedModelRunner(tiny_models, versions=versions),
-        "grpc": TFServingGrpcRunner(standin.grpc_target, timeout_s, versions=versions),
-        "rest": TFServingRestRunner(standin.rest_url, timeout_s, versions=versions),
+        "savedmodel": SavedModelRunner(tiny_models, versions=versions, models=TINY),
+        "grpc": TFServingGrpcRunner(standin.grpc_target, timeout_s, versions=versions, models=TINY),
+        "rest": TFServingRestRunner(standin.rest_url, timeout_s, versions=versions, models=TINY),
     }
 
 
 def test_saved_model_runner_serves_latest_version_with_text_as_str(tiny_models, crnn_inputs, ctpn_inputs):
-    runner = SavedModelRunner(tiny_models)
+    runner = SavedModelRunner(tiny_models, models=TINY)
     crnn = runner.predict("crnn", crnn_inputs)
     assert crnn["text"].dtype == object
     assert crnn["text"].tolist() == EXPECTED_CRNN_V2_TEXT
@@ -95,8 +96,8 @@ def test_wrong_inputs_are_500_backend_errors_not_503_outages(tiny_models, standi
 
 
 def test_tfserving_down_returns_503_fast_and_the_same_runner_recovers(tiny_models, standin, crnn_inputs):
-    grpc_runner = TFServingGrpcRunner(standin.grpc_target, 10.0)
-    rest_runner = TFServingRestRunner(standin.rest_url, 10.0)
+    grpc_runner = TFServingGrpcRunner(standin.grpc_target, 10.0, models=TINY)
+    rest_runner = TFServingRestRunner(standin.rest_url, 10.0, models=TINY)
     for runner in (grpc_runner, rest_runner):
         assert runner.predict("crnn", crnn_inputs)["text"].tolist() == EXPECTED_CRNN_V2_TEXT
 
@@ -176,9 +177,9 @@ def test_a_new_version_directory_is_served_by_the_latest_policy_without_a_restar
         )
         + "}\n"
     )
-    server = StandIn(config, tmp_path / "standin.log")
+    server = StandIn(config, tmp_path / "standin.log", ready_models=TINY)
     server.start()
-    runner = TFServingGrpcRunner(server.grpc_target, 10.0)
+    runner = TFServingGrpcRunner(server.grpc_target, 10.0, models=TINY)
 
     def wait_for(text: str) -> None:
         deadline = time.monotonic() + 15

@@ -19,11 +19,12 @@ from tensorflow_serving.config import model_server_config_pb2
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "service" / "tfserving"
 
 
-def test_models_config_serves_the_three_models_latest_version_from_models():
+def test_models_config_serves_the_four_models_latest_version_from_models():
     config = tfserving_config.parse_model_server_config((CONFIG_DIR / "models.config").read_text())
     assert isinstance(config, model_server_config_pb2.ModelServerConfig)
     models = {m.name: m for m in config.model_config_list.config}
-    assert sorted(models) == ["crnn", "ctpn", "orient"]  # orient: the page-orientation classifier
+    # both line detectors (OCR_DETECTOR picks one), the recogniser, the page-orientation classifier
+    assert sorted(models) == ["crnn", "ctpn", "dbnet", "orient"]
     for name, model in models.items():
         assert model.base_path == f"/models/{name}"
         assert model.model_platform == "tensorflow"
@@ -151,5 +152,6 @@ def test_ocr_warmup_cli_writes_records_for_every_version_of_both_models(tiny_mod
         if shape:
             image = logs[0].predict_log.request.inputs["image" if name == "ctpn" else "images"]
             assert [d.size for d in image.tensor_shape.dim] == shape
-    assert capsys.readouterr().out.count("wrote") == 3
+    out = capsys.readouterr().out
+    assert out.count("wrote") == 3 and f"no versions under {tmp_path / 'dbnet'}, skipped" in out
     assert warmup.main(["--model-dir", str(tmp_path / "empty")]) == 1

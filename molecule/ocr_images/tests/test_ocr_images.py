@@ -70,7 +70,7 @@ def test_images_were_built_under_the_revision_of_their_inputs(host, name, inputs
 def test_web_image_runs_inside_the_host(host):
     out = host.check_output(
         f"docker run --rm --entrypoint python ocrstack/web:{MOLECULE}-cpu "
-        "-c 'import ocr_service, ctpn, crnn; print(\"ok\")'"
+        "-c 'import ocr_service, ctpn, dbnet.postprocess, crnn; print(\"ok\")'"
     )
     assert out.strip() == "ok"
 

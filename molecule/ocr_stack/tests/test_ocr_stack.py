@@ -87,10 +87,11 @@ def test_the_stack_runs_the_images_of_the_deployed_release(host):
 
 
 def test_models_in_tf_serving_layout(host):
-    for name in ("ctpn", "crnn"):
+    for name in ("ctpn", "dbnet", "crnn"):
         assert host.file(f"/opt/ocrstack/models/{name}/1/saved_model.pb").is_file
         assert host.file(f"/opt/ocrstack/models/{name}/1/variables/variables.index").is_file
-    assert "base_path: \"/models/ctpn\"" in host.file("/opt/ocrstack/tfserving/models.config").content_string
+    config = host.file("/opt/ocrstack/tfserving/models.config").content_string
+    assert "base_path: \"/models/ctpn\"" in config and "base_path: \"/models/dbnet\"" in config
 
 
 def test_only_the_current_modes_containers_run_healthy(host):

@@ -238,7 +238,7 @@ def test_a_broken_model_stops_the_rollout_rolls_its_host_back_and_no_client_noti
     broken = str(int(served["crnn"]) + 1)
     models = EPHEMERAL / "models-broken"
     shutil.rmtree(models, ignore_errors=True)
-    for name in ("ctpn", "crnn", "orient"):  # every model the hosts serve (ocr_stack_models)
+    for name in ("ctpn", "dbnet", "crnn", "orient"):  # every model the hosts serve (ocr_stack_models)
         shutil.copytree(REPO / "models" / name, models / name)
     subprocess.run(
         [sys.executable, str(Path(__file__).parents[1] / "files" / "broken_model.py"),

@@ -15,6 +15,7 @@ import pytest
 from ocr_service.app import create_app
 from ocr_service.errors import BackendTimeout, BackendUnavailable
 from ocr_service.settings import load_settings
+from ocrstack_testing.fakes import DETECTORS, no_lines
 from ocrstack_testing.web import encode
 from PIL import Image
 
@@ -28,14 +29,8 @@ class FakeRunner:
     def predict(self, model, inputs):
         if self.failure is not None:
             raise self.failure
-        if model == "ctpn":
-            _, h, w, _ = inputs["image"].shape
-            cells = (1, h // 16, w // 16, 10)
-            return {
-                "cls_prob": np.zeros(cells, np.float32),
-                "v_deltas": np.zeros((*cells, 2), np.float32),
-                "side_offsets": np.zeros(cells, np.float32),
-            }
+        if model in DETECTORS:
+            return no_lines(model, inputs)
         n = len(inputs["widths"])
         return {
             "text": np.array([""] * n, dtype=object),

@@ -14,7 +14,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 import requests
-from ocrstack_testing.standin import StandIn
+from ocr_service.settings import Settings
+from ocrstack_testing.standin import StandIn, models_config
 from ocrstack_testing.web import Gunicorn, encode, read_text
 
 
@@ -76,7 +77,7 @@ def test_missing_models_answer_503_with_the_reason_and_recover(model_dir, make_s
             "no version directory" in body["error"]["message"] and str(models) not in body["error"]["message"]
         )
 
-        for name in ("ctpn", "crnn"):  # the operator copies the models in; no restart
+        for name in Settings().models:  # the operator copies the models in; no restart
             shutil.copytree(model_dir / name, models / name)
         assert service.wait_until("/readyz", 200, timeout_s=120).json()["status"] == "ready"
         status, body = post(service.url, encode(sample.image))
@@ -86,15 +87,8 @@ def test_missing_models_answer_503_with_the_reason_and_recover(model_dir, make_s
 
 
 def serving_config(model_dir, path):
-    """A models.config serving our two models from `model_dir`, as service/tfserving/ does."""
-    path.write_text(
-        "model_config_list {\n"
-        + "".join(
-            f'  config {{ name: "{m}" base_path: "{model_dir / m}" model_platform: "tensorflow" }}\n'
-            for m in ("ctpn", "crnn")
-        )
-        + "}\n"
-    )
+    """A models.config serving the models the service calls from `model_dir`, as service/tfserving/ does."""
+    path.write_text(models_config(model_dir, Settings().models))
     return path
 
 

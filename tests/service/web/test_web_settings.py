@@ -25,7 +25,8 @@ def test_defaults_when_nothing_is_set():
     )
     assert (s.timeout_s, s.max_upload_bytes, s.max_pixels) == (10.0, 10 * MiB, 40_000_000)
     assert s.log_format == "json"
-    assert s.model_versions == {"ctpn": None, "crnn": None}
+    assert s.detector == "dbnet" and s.models == ("dbnet", "crnn")
+    assert s.model_versions == {"ctpn": None, "dbnet": None, "crnn": None}
     assert s.max_request_bytes == 10 * MiB * 4 // 3 + 65536
 
 

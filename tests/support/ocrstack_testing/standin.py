@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from ocr_service.settings import Settings
+
 STANDIN = Path(__file__).resolve().parents[3] / "docker" / "tfserving-standin" / "server.py"
 
 
@@ -31,7 +33,7 @@ class StandIn:
         config: Path,
         log_path: Path,
         extra_args: tuple[str, ...] = (),
-        ready_models: tuple[str, ...] = ("ctpn", "crnn"),
+        ready_models: tuple[str, ...] = Settings().models,
     ) -> None:
         self.config, self.log_path = config, log_path
         self.extra_args, self.ready_models = extra_args, ready_models

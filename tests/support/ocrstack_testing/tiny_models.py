@@ -7,12 +7,16 @@ row of black bars on white paper:
 * `ctpn` is an oracle detector: in every 16 px column strip it finds the vertical extent of the ink
   and answers score 1 for the anchor of the best height in the cell row holding the ink's centre,
   with the exact CTPN (dy, dh) regression and side offsets towards the line's ends.
+* `dbnet` is an oracle detector too: each row of bars is closed into one line, and its probability
+  map is 1 on that line's kernel (the line's box shrunk by `dbnet.targets.SHRINK` of its height on
+  every side, a line narrower than tall first widened to a square, as DB is trained), so
+  `dbnet.postprocess` grows it back into the ink's box.
 * `crnn` counts the ink runs (bars) along its crop and answers the text `bars:<count>`.
 
 So an image whose orientation, channels, alpha or bit depth is mishandled reads differently (or not
 at all), which is what the image edge-case tests need. Run as a script to export:
 
-    python -m ocrstack_testing.tiny_models OUT_DIR      # writes OUT_DIR/{ctpn,crnn}/1
+    python -m ocrstack_testing.tiny_models OUT_DIR      # writes OUT_DIR/{ctpn,dbnet,crnn}/1
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ ANCHOR_HEIGHTS = (11, 16, 23, 33, 48, 68, 97, 139, 198, 283)
 
 def export(root: Path) -> None:
     import tensorflow as tf
+    from dbnet.targets import SHRINK
 
     heights = tf.constant(ANCHOR_HEIGHTS, tf.float32)
 
@@ -63,6 +68,31 @@ def export(root: Path) -> None:
             side_offsets = side[:, None, :, None] + tf.zeros_like(cls_prob)
             return {"cls_prob": cls_prob, "v_deltas": v_deltas, "side_offsets": side_offsets}
 
+    class InkDbnet(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, None, None, 3], tf.uint8)])
+        def serve(self, image):
+            ink = tf.cast(tf.reduce_min(image, axis=-1) < 128, tf.float32)[..., None]  # [N, H, W, 1]
+            # each row of bars closed into one solid line: gaps under 33 px filled, ends kept
+            grown = tf.nn.max_pool2d(ink, ksize=[1, 33], strides=1, padding="SAME")
+            line = -tf.nn.max_pool2d(-grown, ksize=[1, 33], strides=1, padding="SAME")
+            line = tf.cast(line[..., 0] > 0.5, tf.int32)  # [N, H, W]
+
+            def run(mask, axis):  # 1-based position of each pixel in its run along `axis` (1: H, 2: W)
+                there, back = ([1, 0, 2], [1, 0, 2]) if axis == 1 else ([2, 0, 1], [1, 2, 0])
+                counted = tf.scan(lambda prev, row: (prev + 1) * row, tf.transpose(mask, there))
+                return tf.transpose(counted, back)
+
+            flip_h, flip_w = (lambda a: tf.reverse(a, [1])), (lambda a: tf.reverse(a, [2]))
+            up, down = run(line, 1), flip_h(run(flip_h(line), 1))
+            left, right = run(line, 2), flip_w(run(flip_w(line), 2))
+            up, down, left, right = (tf.cast(d, tf.float32) for d in (up, down, left, right))
+            height, width = up + down - 1.0, left + right - 1.0  # the line's, at each of its pixels
+            # pixel centres SHRINK x height inside the line, a line narrower than tall taken as a
+            # square around its centre (dbnet.targets.MIN_WIDTH)
+            across = tf.minimum(up, down) - 0.5 >= SHRINK * height
+            along = tf.abs(left - 0.5 - width / 2.0) <= tf.maximum(width, height) / 2.0 - SHRINK * height
+            return {"prob": tf.cast((line > 0) & across & along, tf.float32)}
+
     class BarCrnn(tf.Module):
         @tf.function(
             input_signature=[tf.TensorSpec([None, 32, None, 1], tf.uint8), tf.TensorSpec([None], tf.int32)]
@@ -80,7 +110,7 @@ def export(root: Path) -> None:
                 "labels": tf.fill([n, 1], tf.constant(-1, tf.int32)),
             }
 
-    for name, module in (("ctpn", InkCtpn()), ("crnn", BarCrnn())):
+    for name, module in (("ctpn", InkCtpn()), ("dbnet", InkDbnet()), ("crnn", BarCrnn())):
         tf.saved_model.save(module, str(root / name / "1"), signatures={"serving_default": module.serve})
 
 

@@ -2,8 +2,9 @@
 
 The service is started the way operators start it (`python -m ocr_service.launcher`, i.e. the
 `ocr-service` console script with the packaged gunicorn.conf.py), configured only through OCR_*
-variables. Models: the bundled `models/ctpn/` + `models/crnn/` when they hold a version and
-OCR_TEST_TINY_MODELS is not set, else tiny stand-ins (ocrstack_testing.tiny_models) that read a bar pattern.
+variables. Models: the bundled ones a service of default settings calls (`models/dbnet/` and
+`models/crnn/`) when they hold a version and OCR_TEST_TINY_MODELS is not set, else tiny stand-ins
+(ocrstack_testing.tiny_models) that read a bar pattern.
 Every wait is bounded in count and time; traffic goes to 127.0.0.1 only.
 """
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from ocr_service.settings import Settings
 from PIL import Image, ImageDraw, ImageFont
 
 from ocrstack_testing.standin import free_port
@@ -29,9 +31,10 @@ REPO = Path(__file__).resolve().parents[3]
 BUNDLED_MODELS = REPO / "models"
 
 
-def newest_versions(model_dir: Path, names: tuple[str, ...] = ("ctpn", "crnn")) -> dict[str, str]:
+def newest_versions(model_dir: Path, names: tuple[str, ...] = Settings().models) -> dict[str, str]:
     """{model: its highest numeric version directory holding a SavedModel}: what a service serves
-    unpinned (TF Serving's `latest` policy; the in-process runner the same). Missing models left out."""
+    unpinned (TF Serving's `latest` policy; the in-process runner the same). Missing models left out.
+    `names`: by default the models a service of default settings calls (its detector and crnn)."""
     newest = {}
     for name in names:
         found = [int(p.parent.name) for p in (model_dir / name).glob("*/saved_model.pb")
@@ -42,7 +45,7 @@ def newest_versions(model_dir: Path, names: tuple[str, ...] = ("ctpn", "crnn")) 
 
 
 def bundled_models_present() -> bool:
-    return set(newest_versions(BUNDLED_MODELS)) == {"ctpn", "crnn"}
+    return set(newest_versions(BUNDLED_MODELS)) == set(Settings().models)
 
 
 USE_BUNDLED = bundled_models_present() and not os.environ.get("OCR_TEST_TINY_MODELS")
