@@ -98,7 +98,7 @@ ENGINES = {
     # each line detector, as the setting OCR_DETECTOR picks it
     "ocrstack-ctpn": lambda args: pipeline_engine(args.models, detector="ctpn"),
     "ocrstack-dbnet": lambda args: pipeline_engine(args.models, detector="dbnet"),
-    "candidate": lambda args: pipeline_engine(args.candidate),
+    "candidate": lambda args: pipeline_engine(args.candidate, detector=args.candidate_detector),
     "rapidocr": lambda args: rapidocr_engine(),
     "tesseract": lambda args: tesseract_engine(),
 }
@@ -113,8 +113,12 @@ def main() -> None:
     parser.add_argument("--truth", type=Path, metavar="DIR", help="a folder of labelled pages (truth.json)")
     parser.add_argument("--iou", type=float, nargs="+", default=[0.5], metavar="T")
     parser.add_argument("--candidate", type=Path, metavar="DIR", help="also ocrstack with the models of DIR")
-    # by default ocrstack as served, with its other line detector beside it
-    other = "ocrstack-" + ("ctpn" if Settings.detector == "dbnet" else "dbnet")
+    parser.add_argument(
+        "--candidate-detector", choices=("ctpn", "dbnet"), default=None,
+        help="the line detector the candidate reads with (default: the service's; DIR must hold it)",
+    )  # fmt: skip
+    # by default ocrstack as served, with the line detector it does not use beside it
+    other = next(f"ocrstack-{d}" for d in ("ctpn", "dbnet") if d != Settings.detector)
     parser.add_argument(
         "--engines", nargs="+", default=["ocrstack", other, "rapidocr", "tesseract"], choices=list(ENGINES)
     )

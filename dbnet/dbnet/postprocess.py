@@ -7,12 +7,15 @@ kernel of thickness t grows back by SHRINK x t / (1 - 2 SHRINK) on every side, t
 instead of DB's unclip by area x ratio / perimeter.
 
 On a page the detector saw enlarged (text under `ctpn.preprocess.INK_BAND`: fine print, a tiny crop
-of one line) each line is then fitted to the ink as CTPN's are (`ctpn.refine`). There DB's kernels
-follow the blur of the enlargement: on ten 10 px receipt lines (tests/pipeline/test_bundled_models.py)
-its rectangles reached 1-2 px past the ink on every side, a fifth of the line's height, and the
-recogniser read `Subtotal` as `SUBTOTAL`: 23 edits in 98 characters grown back, 1 fitted. No page of
-the validation or test sets, generated or real, is enlarged (their scale is at most 1), so none of
-their figures depends on this.
+of one line) each line is then fitted to the ink as CTPN's are (`ctpn.refine`; as there, a line with
+no ink darker than its paper under it, or only a red seal's, has nothing to read and is dropped).
+There DB's kernels follow the blur of the enlargement: on ten 10 px receipt lines
+(tests/pipeline/test_bundled_models.py) its rectangles reached 1-2 px past the ink on every side, a
+fifth of the line's height, and the recogniser read `Subtotal` as `SUBTOTAL`: 23 edits in 98
+characters grown back, 1 fitted. No page of the validation or test sets, generated or real, is
+enlarged (their scale is at most 1), so none of their figures depends on this. The cap of
+candidates rises above 1000 for a caller that allows more lines (`max_lines`), so such a page is
+refused rather than cut short.
 """
 
 from __future__ import annotations
@@ -38,8 +41,11 @@ def order_quad(points: np.ndarray) -> np.ndarray:
     return np.stack([left[0], right[0], right[1], left[1]])
 
 
-def kernels_to_quads(prob: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
-    """Quads (4, 2) float32 and scores, in the probability map's pixels (pixel-edge coordinates).
+def kernels_to_quads(
+    prob: np.ndarray, max_candidates: int = MAX_CANDIDATES
+) -> tuple[list[np.ndarray], list[float]]:
+    """Quads (4, 2) float32 and scores, in the probability map's pixels (pixel-edge coordinates);
+    the `max_candidates` largest kernels are considered.
 
     A kernel is a connected region of pixels over THRESH; its score is their mean probability (not
     DB's mean over the kernel's rectangle, whose rounding on a kernel a few pixels tall takes in a
@@ -50,7 +56,7 @@ def kernels_to_quads(prob: np.ndarray) -> tuple[list[np.ndarray], list[float]]:
     area = stats[:, cv2.CC_STAT_AREA]
     mean = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=count) / np.maximum(area, 1)
     quads, scores = [], []
-    for i in np.argsort(-area[1:], kind="stable")[:MAX_CANDIDATES] + 1:
+    for i in np.argsort(-area[1:], kind="stable")[:max_candidates] + 1:
         if mean[i] < BOX_THRESH:
             continue
         x, y, w, h = stats[i, :4]
@@ -83,7 +89,9 @@ def detect_lines(
     prob = prob[0] if prob.ndim == 3 else prob
     h, w = image_rgb.shape[:2]
     rows, cols = min(prob.shape[0], round(h * scale) + 1), min(prob.shape[1], round(w * scale) + 1)
-    quads, _ = kernels_to_quads(prob[:rows, :cols])
+    # a caller's bound above PaddleOCR's cap must still see a page with more lines than it allows
+    cap = max(MAX_CANDIDATES, (max_lines or 0) + 1)
+    quads, _ = kernels_to_quads(prob[:rows, :cols], cap)
     if max_lines is not None and len(quads) > max_lines:
         raise TooManyLines(len(quads), max_lines)
     quads = [q / np.float32(scale) for q in quads]

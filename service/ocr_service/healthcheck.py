@@ -1,7 +1,7 @@
 """`ocr-healthcheck`: exit 0 when this container's service answers /readyz with 200, else 1.
 
 The image's HEALTHCHECK and the compose files run it, so Docker's "healthy" means ready to read
-images (models loaded, or TF Serving reporting both models AVAILABLE), not merely "process up".
+images (models loaded, or TF Serving reporting the service's models AVAILABLE), not merely "process up".
 Standard library only: it runs every few seconds and must start fast.
 """
 

@@ -90,7 +90,7 @@ class OcrResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # False for detection only (`read_many(..., recognize=False)`): the lines carry boxes, no text.
     recognized: bool = True
-    # The version of each model that read this page, e.g. {"ctpn": "1", "crnn": "2"} (None: the
+    # The version of each model that read this page, e.g. {"dbnet": "1", "crnn": "8"} (None: the
     # runner could not tell); models not run for it (a blank page) are absent.
     models: dict[str, str | None] = field(default_factory=dict)
     # `read_many(..., partial=True)`: why this image alone was refused (too large or elongated, or
@@ -197,7 +197,7 @@ class Pipeline:
     ) -> tuple[list[OcrResult], dict[str, float]]:
         """Read several decoded images (or pages) with shared model calls.
 
-        Each image is detected on its own (ctpn inputs differ in size), then the lines of all the
+        Each image is detected on its own (detector inputs differ in size), then the lines of all the
         images go to the recogniser together, `config.max_lines_per_call` per call: N images of a
         few lines each cost about one recogniser call instead of N (lines are grouped by width,
         `crnn.preprocess.width_groups`). Returns one result per image, in order, and the timings

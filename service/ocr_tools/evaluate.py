@@ -500,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument(
         "--detector", choices=("ctpn", "dbnet"), default=None,
-        help="the line detector, as OCR_DETECTOR sets it (default: the service's)",
+        help="the line detector, as OCR_DETECTOR sets it (default: the default of ocr_service.settings)",
     )  # fmt: skip
     parser.add_argument(
         "--rotate", type=int, default=0, choices=(0, 90, 180, 270),

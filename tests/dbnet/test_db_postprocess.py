@@ -57,14 +57,24 @@ def test_on_a_page_the_detector_saw_enlarged_lines_are_fitted_to_the_ink():
     page = np.full((60, 200, 3), 255, np.uint8)
     for x in range(30, 150, 9):  # a line of 14 glyph-like strokes, 6 x 10 px, 3 px apart
         page[20:30, x : x + 6] = 0
-    ink = np.array([[30, 20], [147, 20], [147, 30], [30, 30]], np.float32)
+    left, right, top, bottom = 30, 153, 20, 30  # the ink's edges: the last stroke is 147 to 152
     scale = 2.0
-    loose = rotated(177, 50, 254, 28, 0) * 1.0  # the ink's line in the map, 10 px wider, 4 px taller
+    # the ink's line in the map, 5 px (10 in the map) past each end and 2 px past top and bottom
+    loose = rotated(scale * (left + right) / 2, scale * (top + bottom) / 2, scale * 133, scale * 14, 0)
     prob = np.zeros((128, 400), np.float32)
     prob[make_maps(128, 400, [loose]).shrink_map > 0] = 0.9
     (q,) = detect_lines(prob, page, scale)
-    assert quad_iou(q, ink) > 0.9, q
-    assert quad_iou(q, loose / scale) < 0.8  # not the rectangle grown back
+    np.testing.assert_allclose(
+        [q[:, 0].min(), q[:, 0].max(), q[:, 1].min(), q[:, 1].max()], [left, right, top, bottom], atol=1.0
+    )
+
+
+def test_a_bound_above_the_candidates_cap_still_sees_every_line():
+    prob = np.zeros((16 * 1010, 64), np.float32)
+    for row in range(1010):  # 1010 lines, more than PaddleOCR's 1000 candidates
+        prob[16 * row + 4 : 16 * row + 10, 8:56] = 0.9
+    page = np.full((16 * 1010, 64, 3), 255, np.uint8)
+    assert len(detect_lines(prob, page, 1.0, max_lines=2000)) == 1010
 
 
 def test_more_kernels_than_max_lines_are_refused_before_any_is_fitted(monkeypatch):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from ocr_service.settings import Settings, SettingsError, load_settings
-from ocrstack_testing.web import BUNDLED_MODELS, encode, text_page
+from ocrstack_testing.web import BUNDLED_MODELS, encode, newest_versions, text_page
 
 
 def squeeze(text: str) -> str:
@@ -16,7 +16,7 @@ def squeeze(text: str) -> str:
 
 
 def test_the_detector_is_a_setting_with_two_values_and_a_clear_refusal():
-    assert Settings().models[1:] == ("crnn",) and Settings().detector in ("ctpn", "dbnet")
+    assert Settings().detector == "dbnet" and Settings().models == ("dbnet", "crnn")
     assert load_settings({"OCR_DETECTOR": "DBNet "}).models == ("dbnet", "crnn")
     assert load_settings({"OCR_DETECTOR": "ctpn", "OCR_ORIENT": "on"}).models == ("ctpn", "crnn", "orient")
     refusal = "OCR_DETECTOR='east' is not valid: allowed values are 'ctpn' or 'dbnet'"
@@ -31,8 +31,8 @@ def _needs_bundled(*names: str) -> None:
         pytest.skip(f"needs the bundled models ({', '.join(missing)})")
 
 
-@pytest.fixture(scope="module", params=[("ctpn", "single"), ("dbnet", "single"), ("dbnet", "tfserving")],
-                ids=lambda p: "-".join(p))  # fmt: skip
+@pytest.fixture(scope="module", params=[("ctpn", "single"), ("dbnet", "single"), ("ctpn", "tfserving"),
+                                        ("dbnet", "tfserving")], ids=lambda p: "-".join(p))  # fmt: skip
 def service(request, tmp_path_factory):
     """(test client, detector) of a service over the bundled models with OCR_DETECTOR set."""
     from ocr_service.app import create_app
@@ -64,7 +64,7 @@ def test_each_detector_reads_the_page_and_the_answer_names_it(service):
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert [squeeze(line["text"]) for line in body["lines"]] == [squeeze(t) for t in texts]
-    assert body["models"] == {detector: "1", "crnn": body["models"]["crnn"]}
+    assert body["models"] == newest_versions(BUNDLED_MODELS, (detector, "crnn"))  # this detector only
     for row, line in enumerate(body["lines"]):  # each box holds its own line of the page (40 + 95 row)
         ys = [y for _, y in line["box"]]
         assert 40 + 95 * row - 8 <= min(ys) and max(ys) <= 40 + 95 * row + 48
