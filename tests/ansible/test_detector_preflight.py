@@ -14,19 +14,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ocrstack_testing.ansible_play import run_local_play
+from ocrstack_testing.ansible_play import role_tasks_play, run_local_play
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "service" / "tfserving"
 EVERY_MODEL = ["ctpn", "dbnet", "crnn", "orient"]  # the role's default ocr_stack_models
-PLAY = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: ocr_stack
-        tasks_from: detector
-"""
+PLAY = role_tasks_play("detector")
 
 
 def preflight(tmp_path: Path, settings: dict, models: list[str], mode: str, config: Path = SHIPPED):

@@ -13,19 +13,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from ocrstack_testing.ansible_play import run_local_play
+from ocrstack_testing.ansible_play import role_tasks_play, run_local_play
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "service" / "tfserving"
 LATEST = "model_version_policy { latest { num_versions: 1 } }"
-PLAY = """
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - ansible.builtin.include_role:
-        name: ocr_stack
-        tasks_from: pinned_versions
-"""
+PLAY = role_tasks_play("pinned_versions")
 
 
 def config_with(tmp_path: Path, model: str, policy: str) -> Path:

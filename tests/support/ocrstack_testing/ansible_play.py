@@ -29,6 +29,18 @@ def run_local_play(
     return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
 
 
+def role_tasks_play(tasks_from: str, role: str = "ocr_stack") -> str:
+    """A play on localhost that runs one task file of `role` (its defaults loaded, as a run would)."""
+    return f"""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: {role}
+        tasks_from: {tasks_from}
+"""
+
+
 def _trusted(value):
     """Role files are trusted templates to Ansible (2.19 templates only trusted strings)."""
     from ansible.template import trust_as_template
