@@ -33,7 +33,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from ocr_service.settings import Settings
+from ocr_service.settings import DETECTORS, Settings
 from ocr_tools.evaluate import (
     Engine,
     FontScore,
@@ -114,11 +114,11 @@ def main() -> None:
     parser.add_argument("--iou", type=float, nargs="+", default=[0.5], metavar="T")
     parser.add_argument("--candidate", type=Path, metavar="DIR", help="also ocrstack with the models of DIR")
     parser.add_argument(
-        "--candidate-detector", choices=("ctpn", "dbnet"), default=None,
+        "--candidate-detector", choices=DETECTORS, default=None,
         help="the line detector the candidate reads with (default: the service's; DIR must hold it)",
     )  # fmt: skip
     # by default ocrstack as served, with the line detector it does not use beside it
-    other = next(f"ocrstack-{d}" for d in ("ctpn", "dbnet") if d != Settings.detector)
+    other = next(f"ocrstack-{d}" for d in DETECTORS if d != Settings.detector)
     parser.add_argument(
         "--engines", nargs="+", default=["ocrstack", other, "rapidocr", "tesseract"], choices=list(ENGINES)
     )

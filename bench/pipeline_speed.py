@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from ocr_service.pipeline import Pipeline, PipelineConfig
 from ocr_service.runners import SavedModelRunner
-from ocr_service.settings import Settings
+from ocr_service.settings import DETECTORS, Settings
 from ocr_synth import documents
 
 
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--lines", type=int, default=10)
-    parser.add_argument("--detector", nargs="+", choices=("ctpn", "dbnet"), default=["ctpn", "dbnet"])
+    parser.add_argument("--detector", nargs="+", choices=DETECTORS, default=list(DETECTORS))
     args = parser.parse_args()
     docs = [page_with_lines(1000 + seed, args.lines) for seed in range(args.pages)]
     for detector in args.detector:

@@ -31,6 +31,10 @@ def default_model_dir() -> Path:
     return Path("/models")
 
 
+# The line detectors a service can call (OCR_DETECTOR; `Settings.detector` is typed with the same two).
+DETECTORS = ("ctpn", "dbnet")
+
+
 @dataclass(frozen=True)
 class Settings:
     """The one place every OCR_* default is stated (docs/architecture.md lists the variables)."""
@@ -252,7 +256,7 @@ VARIABLES: dict[str, tuple[str, Callable[[str, str], object]]] = {
     "tfserving_grpc": ("OCR_TFSERVING_GRPC", _host_port),
     "tfserving_rest": ("OCR_TFSERVING_REST", _url),
     "tfserving_protocol": ("OCR_TFSERVING_PROTOCOL", _choices("grpc", "rest")),
-    "detector": ("OCR_DETECTOR", _choices("ctpn", "dbnet")),
+    "detector": ("OCR_DETECTOR", _choices(*DETECTORS)),
     "model_version_ctpn": ("OCR_MODEL_VERSION_CTPN", _version),
     "model_version_dbnet": ("OCR_MODEL_VERSION_DBNET", _version),
     "model_version_crnn": ("OCR_MODEL_VERSION_CRNN", _version),

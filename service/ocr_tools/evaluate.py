@@ -472,6 +472,8 @@ def format_table(rows: dict[str, dict[str, Score]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from ocr_service.settings import DETECTORS
+
     parser = argparse.ArgumentParser(prog="ocr-evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=Path, default=Path("models"), help="TF Serving layout model dir")
     parser.add_argument("--seed", type=int, default=12345, help="evaluation seed (never used in training)")
@@ -499,7 +501,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="turn each page upright with the orientation model (<models>/orient), as OCR_ORIENT=on does",
     )  # fmt: skip
     parser.add_argument(
-        "--detector", choices=("ctpn", "dbnet"), default=None,
+        "--detector", choices=DETECTORS, default=None,
         help="the line detector, as OCR_DETECTOR sets it (default: the default of ocr_service.settings)",
     )  # fmt: skip
     parser.add_argument(

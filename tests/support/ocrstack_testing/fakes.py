@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
+from ocr_service.settings import DETECTORS
 
-DETECTORS = ("ctpn", "dbnet")
+__all__ = ["DETECTORS", "no_lines"]
 
 
 def no_lines(model: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
