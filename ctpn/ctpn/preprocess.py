@@ -18,6 +18,7 @@ MIN_HEIGHT = 64
 INK_BAND = (9.0, 28.0)
 TARGET_INK_PX = 24.0
 MIN_GLYPHS = 3  # fewer ink components than this: no estimate, keep the plain scale
+CROP_GLYPHS = 4  # an image no taller than 4 of its glyphs may be a crop whose glyphs touch its edge
 # A large scan (a receipt on an A4 flatbed at 600 dpi: 7016 x 4961 px) fitted to MAX_SIDE keeps its
 # text at 9-16 px of ink, blurred by the shrink: the detector gets up to 1.5x that size instead
 # (MAX_SIDE_SMALL_TEXT on the longer side), text brought towards TARGET_INK_PX. On the 49 such scans
@@ -32,31 +33,60 @@ def ink_height(gray: np.ndarray) -> float | None:
 
     Ink is what Otsu's threshold puts on the dark side. Components that cannot be glyphs are left
     out: specks, dots and dashes (under 5 px tall or 12 px of area: receipts are full of dashed
-    rules), rules and frames (more than 8x wider than tall, or
-    taller than the page's 95%). Latin letters have no descenders in this count, so the figure is a
-    little under the line height; the band it is compared with is wide.
+    rules), rules and frames (more than 8x wider than tall, or taller than the page's 95%).
+
+    Components that touch the image's edge count only in a line crop cut tight: where fewer than
+    MIN_GLYPHS lie inside the image, and it is at most CROP_GLYPHS of them tall (and then not the
+    slivers more than 8x taller than wide). The edge is where the dark surround of a scanned or
+    photographed page lies, and its torn or curled rim breaks into such slivers and blobs, hundreds
+    of px tall. On a thermal receipt whose faint print Otsu leaves on the paper's side, they were all
+    the "text" there was, and the page was shrunk 26-fold (sroie_415); such a page is now unmeasured
+    (None) and read at its plain scale.
+
+    Latin letters have no descenders in this count, so the figure is a little under the line height;
+    the band it is compared with is wide.
     """
     if gray.size == 0 or int(gray.max()) - int(gray.min()) < 32:
         return None
     _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    height = _median_glyph_height(ink)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    counted = _inside(stats, ink.shape)
+    height = _median_glyph_height(stats[counted], ink.shape[0])
+    if height is None:  # a line crop cut tight, or a page of nothing but its surround
+        counted = stats[:, cv2.CC_STAT_HEIGHT] <= 8 * stats[:, cv2.CC_STAT_WIDTH]
+        counted[0] = False  # the background
+        height = _median_glyph_height(stats[counted], ink.shape[0])
+        if height is not None and ink.shape[0] > CROP_GLYPHS * height:
+            return None  # not a crop: the edge's ink is a surround's, and the text unmeasured
     if height is None or INK_BAND[0] <= height <= INK_BAND[1]:
         return height
     # Outside the band, join the pieces of each glyph and count again: a third of the estimate for
     # large strokes; 3 px for small text, where broken thermal print and speckle also break glyphs
     # into dots (such a page must not be taken for tiny text). Neighbouring glyphs may join too,
-    # which changes no height, so one component is enough here.
+    # which changes no height, so one component is enough here. Only the components counted above
+    # are joined, with paper around the page, so the closing cannot join ink to the image's edge.
     k = int(height / 3) | 1 if height > INK_BAND[1] else 3
-    # paper around the page, so the closing cannot join ink to the image's edge
-    padded = cv2.copyMakeBorder(ink, k, k, k, k, cv2.BORDER_CONSTANT, value=0)
+    kept = np.where(counted[labels], ink, 0).astype(np.uint8)
+    padded = cv2.copyMakeBorder(kept, k, k, k, k, cv2.BORDER_CONSTANT, value=0)
     joined = cv2.morphologyEx(padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    return max(height, _median_glyph_height(joined, min_count=1) or 0.0)
+    _, _, joined_stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    return max(height, _median_glyph_height(joined_stats[1:], ink.shape[0], min_count=1) or 0.0)
 
 
-def _median_glyph_height(ink: np.ndarray, min_count: int = MIN_GLYPHS) -> float | None:
-    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    w, h, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
-    glyph = (h >= 5) & (area >= 12) & (w <= 8 * h) & (h <= 0.95 * ink.shape[0])
+def _inside(stats: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Per label of `cv2.connectedComponentsWithStats`: a component whose box touches no edge of the
+    image (never the background, label 0)."""
+    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    right, bottom = x + stats[:, cv2.CC_STAT_WIDTH], y + stats[:, cv2.CC_STAT_HEIGHT]
+    inside = (x > 0) & (y > 0) & (right < shape[1]) & (bottom < shape[0])
+    inside[0] = False
+    return inside
+
+
+def _median_glyph_height(stats: np.ndarray, page_h: int, min_count: int = MIN_GLYPHS) -> float | None:
+    """Median height of the components (rows of connectedComponentsWithStats) that may be glyphs."""
+    w, h, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
+    glyph = (h >= 5) & (area >= 12) & (w <= 8 * h) & (h <= 0.95 * page_h)
     if int(glyph.sum()) < min_count:
         return None
     return float(np.median(h[glyph]))

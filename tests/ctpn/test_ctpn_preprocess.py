@@ -67,6 +67,34 @@ def test_dashed_rules_and_blank_pages_do_not_count_as_text():
     assert ink_height(np.full((100, 100), 255, np.uint8)) is None
 
 
+def _scanned_on_black(page: np.ndarray) -> np.ndarray:
+    """`page` as a flatbed scans a receipt: black beyond its torn rim, which breaks into slivers 1-2
+    px wide and hundreds of px tall along the left edge, and a black corner (as sroie_415)."""
+    page = page.copy()
+    h, w = page.shape[:2]
+    page[: h // 8, : w // 10] = 0
+    for top in range(h // 6, h - 60, h // 5):
+        page[top : top + h // 8, 0 : 1 + top % 2] = 0
+    page[h - 10 :, : w // 3] = 0
+    return page
+
+
+@pytest.mark.parametrize("ink", [0, 200])
+def test_a_scans_dark_surround_is_not_taken_for_text(ink):
+    from ctpn.preprocess import ink_height, scale_for
+
+    page = _glyphs(1600, 20, count=30, page_w=800)
+    for top in range(100, 1500, 60):  # 24 lines of 20 px text, dark or as faint as thermal print
+        page[top : top + 20] = page[20:40]
+    page[page == 0] = ink
+    scan = _scanned_on_black(page)
+    if ink == 0:  # the print is ink: the surround changes nothing
+        assert ink_height(scan[:, :, 0]) == 20
+    else:  # Otsu leaves faint print on the paper's side: unmeasured, not 26-fold shrunk
+        assert ink_height(scan[:, :, 0]) is None
+    assert scale_for(scan) == 1.0
+
+
 @pytest.mark.parametrize(
     ("glyph_h", "page_h", "scale", "longest"),
     [
