@@ -9,6 +9,7 @@ Every engine is scored by `ocr_tools.evaluate`.
     python bench/compare_ocr.py --truth ../shared/real/sroie/dev --iou 0.5 0.3
     python bench/compare_ocr.py --count 20 [--engines ocrstack ocrstack-ctpn rapidocr tesseract]
     python bench/compare_ocr.py --split heldout --count 20 --candidate runs/export   # a new model too
+    python bench/compare_ocr.py --truth DIR --photographed   # each page as a phone photo of it
 
 On generated pages it also prints each typeface's line CER (the held-out targets are per family).
 `ocrstack` reads as the service does by default; `ocrstack-ctpn` and `ocrstack-dbnet` with each line
@@ -43,6 +44,7 @@ from ocr_tools.evaluate import (
     format_fonts,
     format_table,
     load_docs,
+    photographed_engine,
     pipeline_engine,
 )
 
@@ -112,6 +114,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=None, help="pages (default 20; with --truth all)")
     parser.add_argument("--truth", type=Path, metavar="DIR", help="a folder of labelled pages (truth.json)")
     parser.add_argument("--iou", type=float, nargs="+", default=[0.5], metavar="T")
+    parser.add_argument(
+        "--photographed", action="store_true",
+        help="show every engine each page as a phone photo of it on a dark table (turned up to 8 "
+        "degrees, 0.6-0.9x; ocr_tools.evaluate.photographed_engine), the same photo for each",
+    )  # fmt: skip
     parser.add_argument("--candidate", type=Path, metavar="DIR", help="also ocrstack with the models of DIR")
     parser.add_argument(
         "--candidate-detector", choices=DETECTORS, default=None,
@@ -136,6 +143,8 @@ def main() -> None:
     speed: dict[str, float] = {}
     for name in args.engines:
         engine = ENGINES[name](args)
+        if args.photographed:
+            engine = photographed_engine(engine)
         engine(docs[0][1].image)  # warm-up, not timed
         fonts[name] = {}
         scores, elapsed = evaluate(engine, docs, progress=False, iou_thresholds=args.iou, by_font=fonts[name])

@@ -440,6 +440,51 @@ def rotated_engine(engine: Engine, degrees: int) -> Engine:
     return run
 
 
+# A page as a phone photographs it on a table (`photographed_engine`): turned up to this many
+# degrees either way, shown at 0.6-0.9x, in the middle of a dark table (mean grey, sd) 1.6x the
+# page's width and 1.25x its height; the photo no larger than a 12 MP phone camera's 4032 x 3024
+# (a 600 dpi A4 scan is shrunk further).
+PHOTO_MAX_DEGREES = 8.0
+PHOTO_SCALE = (0.6, 0.9)
+PHOTO_TABLE = (1.6, 1.25)
+PHOTO_TABLE_GREY = (45.0, 12.0)
+PHOTO_MAX_PIXELS = 4032 * 3024
+
+
+def photographed_engine(engine: Engine) -> Engine:
+    """`engine` shown each page as a phone photo of it on a dark table (PHOTO_*); its boxes (in the
+    photo) are mapped back into the page's pixels, so they score against the page's truth.
+
+    The photo of a page is drawn from a generator seeded by the page's pixels: every engine of a
+    run, and every run, sees the same photo of it."""
+    import zlib
+
+    import cv2
+
+    def run(image: np.ndarray) -> list[PredictedLine]:
+        rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(image).tobytes()))
+        height, width = image.shape[:2]
+        table_w, table_h = width * PHOTO_TABLE[0], height * PHOTO_TABLE[1]
+        angle = rng.uniform(-PHOTO_MAX_DEGREES, PHOTO_MAX_DEGREES)
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, rng.uniform(*PHOTO_SCALE))
+        matrix[:, 2] += ((table_w - width) / 2, (table_h - height) / 2)
+        camera = min(1.0, (PHOTO_MAX_PIXELS / (table_w * table_h)) ** 0.5)
+        matrix *= camera
+        table_w, table_h = round(table_w * camera), round(table_h * camera)
+        page = cv2.warpAffine(image, matrix, (table_w, table_h), flags=cv2.INTER_AREA)
+        paper = cv2.warpAffine(np.full((height, width), 255, np.uint8), matrix, (table_w, table_h))
+        table = rng.normal(*PHOTO_TABLE_GREY, size=page.shape).clip(0, 255).astype(np.uint8)
+        photo = np.where((paper > 127).reshape(paper.shape + (1,) * (page.ndim - 2)), page, table)
+        back = cv2.invertAffineTransform(matrix)
+        lines = engine(photo)
+        return [
+            (text, (np.c_[np.asarray(quad, np.float64), np.ones(4)] @ back.T).astype(np.float32))
+            for text, quad in lines
+        ]
+
+    return run
+
+
 def load_docs(truth: Path | None, seed: int, count: int | None, split: str = "eval") -> list:
     """Labelled pages from `truth` (a folder), else `count` generated ones (default 40)."""
     if truth is not None:

@@ -13,6 +13,7 @@ from ocr_tools.evaluate import (
     match_lines,
     page_text,
     page_text_in_truth_order,
+    photographed_engine,
     score_page,
     write_errors,
 )
@@ -229,3 +230,39 @@ def test_with_truth_boxes_the_engine_is_given_each_pages_boxes_and_scored_on_its
     (quads,) = given
     np.testing.assert_array_equal(np.asarray(quads), [box(10, 10, 110, 40), box(150, 10, 250, 40)])
     assert scores["all"].f1 == 1.0 and scores["all"].page_edits_norm == 1
+
+
+@pytest.mark.parametrize(
+    ("size", "photo_shape"),
+    [
+        ((400, 300), (500, 480, 3)),  # the table: 1.25x the page's height, 1.6x its width
+        ((4000, 3000), (3564, 3421, 3)),  # ... no larger than a 12 MP phone camera's photo
+    ],
+)
+def test_a_photographed_page_is_turned_and_shrunk_on_a_dark_table_and_its_boxes_come_back(size, photo_shape):
+    import cv2
+
+    page = np.full((*size, 3), 255, np.uint8)
+    page[100:140, 50:250] = 0  # one black "line" of text
+    seen = []
+
+    def engine(image):  # finds the black bar, as a detector would: its rotated rectangle
+        dark = (image.min(axis=2) < 10).astype(np.uint8)
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(dark)
+        biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        quad = cv2.boxPoints(cv2.minAreaRect(cv2.findNonZero((labels == biggest).astype(np.uint8))))
+        seen.append((image, quad))
+        return [("line", quad)]
+
+    (text, quad), = photographed_engine(engine)(page)
+    photo, in_photo = seen[0]
+    assert photo.shape == photo_shape
+    assert np.median(photo[:20, :20]) < 100  # a dark table around the page
+    corners = sorted(map(tuple, np.round(quad).astype(int).tolist()))
+    assert text == "line"
+    # back in the page's pixels: the bar's corners within 2 px (pixel centres, resampling)
+    assert np.abs(np.array(corners) - np.array([(50, 100), (50, 139), (249, 100), (249, 139)])).max() <= 2
+    # not the page as it was: shrunk (the bar is smaller than 200 x 40 px in the photo)
+    assert cv2.contourArea(in_photo) < 0.85 * 200 * 40
+    photographed_engine(engine)(page)
+    assert (seen[1][0] == photo).all()  # every engine, every run: the same photo of a page
