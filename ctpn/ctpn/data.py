@@ -19,6 +19,12 @@ from ctpn.preprocess import resize, scale_for
 from ctpn.targets import Targets, anchor_targets
 
 CAPTURE_SHARE = 0.3  # training documents that also go through a print/capture model
+# Crops are rescaled by a factor drawn from these ranges around the size the detector reads the page
+# at. A real page (a scan) also as small as a phone photo shows it: held at arm's length, a receipt's
+# text comes out at about half a flatbed's pixels, and DB trained at 0.8-1.25x read such photos
+# (`bench/compare_ocr.py --photographed`) with rows run together, where RapidOCR did not.
+CROP_SCALES = (0.8, 1.25)
+REAL_CROP_SCALES = (0.5, 1.25)
 
 
 @dataclass
@@ -59,7 +65,7 @@ def render(rng: np.random.Generator, split: str = "train") -> tuple[np.ndarray, 
 
 
 def random_crop(
-    image: np.ndarray, quads: np.ndarray, rng: np.random.Generator, size: int, scale_range=(0.8, 1.25)
+    image: np.ndarray, quads: np.ndarray, rng: np.random.Generator, size: int, scale_range=CROP_SCALES
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rescale randomly, crop size x size (white padding), return (crop, kept quads, cut quads).
 
@@ -118,10 +124,11 @@ def make_examples(
     targets: TargetMaker = ctpn_targets,
 ) -> list[Example]:
     """Crops of one document: a labelled real page (`real_share` of the time) or a rendered one."""
-    image, quads = real_page(rng, real) if real and rng.random() < real_share else render(rng)
+    is_real = bool(real) and rng.random() < real_share
+    image, quads = real_page(rng, real) if is_real else render(rng)
     out = []
     for _ in range(crops_per_doc):
-        crop, keep, cut = random_crop(image, quads, rng, size)
+        crop, keep, cut = random_crop(image, quads, rng, size, REAL_CROP_SCALES if is_real else CROP_SCALES)
         out.append(Example(crop, targets(size, keep, cut, rng)))
     return out
 
