@@ -460,6 +460,7 @@ def photographed_engine(engine: Engine) -> Engine:
     import zlib
 
     import cv2
+    from ocr_synth.degrade import transform_quads
 
     def run(image: np.ndarray) -> list[PredictedLine]:
         rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(image).tobytes()))
@@ -471,16 +472,13 @@ def photographed_engine(engine: Engine) -> Engine:
         camera = min(1.0, (PHOTO_MAX_PIXELS / (table_w * table_h)) ** 0.5)
         matrix *= camera
         table_w, table_h = round(table_w * camera), round(table_h * camera)
-        page = cv2.warpAffine(image, matrix, (table_w, table_h), flags=cv2.INTER_AREA)
+        page = cv2.warpAffine(image, matrix, (table_w, table_h), flags=cv2.INTER_LINEAR)
         paper = cv2.warpAffine(np.full((height, width), 255, np.uint8), matrix, (table_w, table_h))
         table = rng.normal(*PHOTO_TABLE_GREY, size=page.shape).clip(0, 255).astype(np.uint8)
         photo = np.where((paper > 127).reshape(paper.shape + (1,) * (page.ndim - 2)), page, table)
-        back = cv2.invertAffineTransform(matrix)
         lines = engine(photo)
-        return [
-            (text, (np.c_[np.asarray(quad, np.float64), np.ones(4)] @ back.T).astype(np.float32))
-            for text, quad in lines
-        ]
+        back = transform_quads([quad for _, quad in lines], cv2.invertAffineTransform(matrix))
+        return [(text, quad) for (text, _), quad in zip(lines, back, strict=True)]
 
     return run
 
