@@ -4,7 +4,8 @@ As PaddleOCR's DBPostProcess (thresh 0.3, a kernel's score >= box_thresh, at lea
 most 1000 candidates), except the score (see `kernels_to_quads`) and the growth back to the line:
 a kernel is its line with SHRINK x the line's height taken off every side (`dbnet.targets`), so a
 kernel of thickness t grows back by SHRINK x t / (1 - 2 SHRINK) on every side, the exact inverse,
-instead of DB's unclip by area x ratio / perimeter.
+instead of DB's unclip by area x ratio / perimeter; and a kernel too short to have a direction
+(a lone digit, one hanzi) comes back upright (SHORT).
 
 On a page the detector saw enlarged (text under `ctpn.preprocess.INK_BAND`: fine print, a tiny crop
 of one line) each line is then fitted to the ink as CTPN's are (`ctpn.refine`; as there, a line with
@@ -31,6 +32,10 @@ THRESH = 0.3  # DBPostProcess thresh: pixels of the probability map taken as ker
 BOX_THRESH = 0.6  # PaddleOCR's inference default det_db_box_thresh: mean probability over a kernel
 MIN_SIZE = 3.0  # px across, at the detector's scale (DBPostProcess min_size)
 MAX_CANDIDATES = 1000
+# A line grown back shorter than this many heights (a digit alone in a table cell, one hanzi) is
+# taken upright: its kernel is a blob a few pixels across, whose minimum-area rectangle may lie at
+# any angle. Turned 26-45 degrees, such a "5" was read as nothing or as "6G".
+SHORT = 1.5
 
 
 def order_quad(points: np.ndarray) -> np.ndarray:
@@ -70,9 +75,14 @@ def kernels_to_quads(
         length = max(rw, rh) + 1.0
         height = area[i] / length / (1.0 - 2.0 * SHRINK)
         along, across = length + 2.0 * SHRINK * height, height
-        size = (along, across) if rw >= rh else (across, along)
-        box = cv2.boxPoints(((cx + 0.5, cy + 0.5), size, angle))  # + 0.5: pixel centres to edges
-        quads.append(order_quad(box))
+        if along < SHORT * across:  # a blob: upright, centred on its pixels (x, y, w, h: edges)
+            # its mean extent each way (a round blob's bounding box is wider than its rectangle)
+            height = area[i] / w / (1.0 - 2.0 * SHRINK)
+            rect = ((x + 0.5 * w, y + 0.5 * h), (area[i] / h + 2.0 * SHRINK * height, height), 0.0)
+        else:
+            size = (along, across) if rw >= rh else (across, along)
+            rect = ((cx + 0.5, cy + 0.5), size, angle)  # + 0.5: pixel centres to edges
+        quads.append(order_quad(cv2.boxPoints(rect)))
         scores.append(float(mean[i]))
     return quads, scores
 

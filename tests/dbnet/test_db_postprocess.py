@@ -1,5 +1,6 @@
 """Probability map -> quads: the exact inverse of the kernels DB is trained on."""
 
+import cv2
 import numpy as np
 import pytest
 from ctpn.metrics import quad_iou
@@ -31,6 +32,19 @@ def test_the_kernels_of_lines_grow_back_into_those_lines(seed):
     assert min(scores) > 0.9  # the mean over each rectangle, whose corners may miss a pixel
     for t in truth:
         assert max(quad_iou(f, t) for f in found) > 0.9
+
+
+def test_a_digit_alone_in_a_cell_comes_back_upright_around_its_kernel():
+    """A blob a few pixels across, as DB finds a lone "5" in a table cell: its minimum-area
+    rectangle lies at 30 degrees, which turned the crop so far that the recogniser read nothing.
+    The line comes back upright and covers the digit's own box."""
+    digit = np.float32([[100, 50], [111, 50], [111, 64], [100, 64]])  # 11 x 14 px, as drawn
+    prob = np.zeros((120, 200), np.float32)
+    cv2.fillPoly(prob, [np.round(rotated(105.5, 57, 8, 5, 30)).astype(np.int32)], 0.9)  # the kernel
+    (q,), _ = kernels_to_quads(prob)
+    assert np.allclose(q[0, 1], q[1, 1]) and np.allclose(q[0, 0], q[3, 0])  # upright
+    assert quad_iou(q, digit) > 0.5
+    assert q[:, 0].min() <= 100 and q[:, 0].max() >= 111
 
 
 def test_weak_regions_are_not_lines():
