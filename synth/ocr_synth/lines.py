@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ocr_synth import degrade as _degrade
-from ocr_synth import render
+from ocr_synth import fonts, render
 from ocr_synth.content import TextSource
 
 MAX_WIDTH = 1200  # widest strip, margins included
@@ -19,6 +19,11 @@ SIZE_RANGE = (14, 48)  # font px; pages use 14-40, and small text is what scans 
 BODY_SIZE_SHARE = 0.5
 BODY_SIZE_RANGE = (14, 24)
 MARGIN_RANGE = (4, 24)
+# share of training lines drawn in a face that lacks part of the level-1 hanzi (cwTeX Ming and
+# FangSong: `fonts.TRAIN_CJK_SPARSE`), on a generated text with hanzi that it covers: without it,
+# such a face is a candidate only for the few texts it happens to cover, among twenty others
+SPARSE_SHARE = 0.1
+SPARSE_TRIES = 40  # generated texts tried for a sparse face (about 1 in 8 is covered and has hanzi)
 STAMP_SHARE = 0.15  # degraded lines with part of a red seal over them
 MIN_INK_HEIGHT = 8  # generated texts thinner than this (e.g. "-..-") are drawn again
 
@@ -61,8 +66,16 @@ def render_line(
     margins = rng.integers(MARGIN_RANGE[0], MARGIN_RANGE[1] + 1, 4)  # left, top, right, bottom
     budget = MAX_WIDTH - int(margins[0] + margins[2]) - 2
     for _ in range(20):
-        line = text if text is not None else source.line()
-        spec = render.pick_font(rng, split, line)
+        sparse = fonts.sparse(split) if text is None and split == "train" else []
+        if sparse and rng.random() < SPARSE_SHARE:
+            spec = sparse[int(rng.integers(len(sparse)))]
+            texts = (source.line() for _ in range(SPARSE_TRIES))
+            line = next((t for t in texts if not render.is_ascii(t) and fonts.covers(spec, t)), "")
+            if not line:
+                continue
+        else:
+            line = text if text is not None else source.line()
+            spec = render.pick_font(rng, split, line)
         low, high = BODY_SIZE_RANGE if split == "train" and rng.random() < BODY_SIZE_SHARE else SIZE_RANGE
         size = int(rng.integers(low, high + 1))
         m = _fit(line, spec, size, budget)

@@ -103,3 +103,24 @@ def test_training_lines_are_drawn_at_body_text_sizes_as_often_as_the_share_says(
     # ink no taller than its font size, with 2 px for a +-2 degree turn
     assert max(heights("train")) <= top + 2
     assert max(heights("eval")) > top + 2
+
+
+def test_the_sparse_mings_draw_their_share_of_training_lines_on_hanzi_they_have(monkeypatch):
+    """cwTeX Ming and FangSong lack a third of the level-1 hanzi: at a share of 1 every training
+    line is drawn in one of them, on a text with hanzi that it covers; the eval split never."""
+    monkeypatch.setattr(lines, "SPARSE_SHARE", 1.0)
+    drawn = []
+    ink_mask = render.ink_mask
+    monkeypatch.setattr(
+        render, "ink_mask", lambda text, spec, size: drawn.append((spec, text)) or ink_mask(text, spec, size)
+    )
+    for seed in range(12):
+        sample = lines.render_line(np.random.default_rng(seed), split="train", degrade=False)
+        spec, text = drawn[-1]
+        assert spec.family in fonts.TRAIN_CJK_SPARSE
+        assert " ".join(text.split()) == sample.text and not render.is_ascii(text)
+        assert fonts.covers(spec, text)
+    drawn.clear()
+    for seed in range(12):
+        lines.render_line(np.random.default_rng(seed), split="eval", degrade=False)
+    assert not {spec.family for spec, _ in drawn} & set(fonts.TRAIN_CJK_SPARSE)
