@@ -13,7 +13,7 @@ def test_train_split_has_every_training_family_and_not_the_held_out_one():
 
 
 def test_training_latin_families_cover_printable_ascii_in_regular_and_bold_or_light_weights():
-    """28 Latin designs (serif, sans, mono, condensed): each can set any ASCII line."""
+    """30 Latin designs (serif, sans, humanist sans, mono, condensed): each can set any ASCII line."""
     latin = [s for s in fonts.discover("train") if not s.cjk]
     assert len({s.family for s in latin}) == len(fonts.LATIN_FAMILIES) + len(fonts.TRAIN_LATIN_EXTRA)
     assert all(fonts.covers(s, ASCII_PRINTABLE) for s in latin)
