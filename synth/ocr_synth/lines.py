@@ -65,8 +65,8 @@ def render_line(
     source = TextSource(rng)
     margins = rng.integers(MARGIN_RANGE[0], MARGIN_RANGE[1] + 1, 4)  # left, top, right, bottom
     budget = MAX_WIDTH - int(margins[0] + margins[2]) - 2
+    sparse = fonts.sparse(split) if text is None and split == "train" else []
     for _ in range(20):
-        sparse = fonts.sparse(split) if text is None and split == "train" else []
         if sparse and rng.random() < SPARSE_SHARE:
             spec = sparse[int(rng.integers(len(sparse)))]
             texts = (source.line() for _ in range(SPARSE_TRIES))
