@@ -85,20 +85,23 @@ def test_real_count_keeps_the_asked_share_over_many_refills():
     assert real_count(10, 0.0, rng) == 0 and real_count(0, 0.5, rng) == 0
 
 
+class Lines:
+    """A text source for `make_sample`: an English line and a Chinese one, in turn."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def line(self, kind=None):
+        self.calls += 1
+        return "Thank you" if self.calls % 2 else "合计 Total"
+
+    def paragraph_text(self, min_chars):
+        return self.line()
+
+
 def test_training_prints_some_latin_lines_in_capitals_and_never_a_line_with_hanzi():
     from crnn.charset import load
     from crnn.data import make_sample
-
-    class Lines:  # the text source: an English line and a Chinese one, in turn
-        def __init__(self):
-            self.calls = 0
-
-        def line(self, kind=None):
-            self.calls += 1
-            return "Thank you" if self.calls % 2 else "合计 Total"
-
-        def paragraph_text(self, min_chars):
-            return self.line()
 
     cs = load("gb2312_l1")
     rng, source = np.random.default_rng(5), Lines()
@@ -162,3 +165,24 @@ def test_a_real_line_is_cut_from_its_neighbourhood_exactly_as_from_its_whole_pag
             got, want = crop_line(region, jittered), crop_line(page, jittered + offset)
             # the same pixels, up to the rounding of a warp from another origin (<= 2 grey levels)
             assert got.shape == want.shape and np.abs(got.astype(int) - want).max() <= 2, row["text"]
+
+
+def test_mixed_case_training_lines_draw_each_letter_s_case_apart_and_leave_hanzi_lines_alone(monkeypatch):
+    """Case is to be read from each glyph: mixed-case lines give a capital no say over its neighbours."""
+    from crnn import charset, data
+
+    monkeypatch.setattr(data, "CAPITALS_SHARE", 0.0)
+    monkeypatch.setattr(data, "MIXED_CASE_SHARE", 1.0)
+    cs = charset.load("gb2312_l1")
+    rng, source = np.random.default_rng(7), Lines()
+    texts = [cs.decode(s.ids) for s in (data.make_sample(rng, cs, source=source) for _ in range(40)) if s]
+    latin = [t for t in texts if t.isascii()]
+    assert len(latin) >= 10 and {t.lower() for t in latin} == {"thank you"}
+    assert len(set(latin)) >= 8  # 2^8 case patterns: lines differ, not one fixed style
+    firsts = {t[0] for t in latin}
+    assert any(t[0] == "T" and t[1:].lower() != t[1:] and t[1:].upper() != t[1:] for t in latin), latin
+    assert firsts == {"T", "t"}
+    assert {t for t in texts if not t.isascii()} == {"合计 Total"}  # a line with hanzi keeps its case
+    samples = [data.make_sample(rng, cs, "eval", source=Lines()) for _ in range(10)]
+    assert {cs.decode(s.ids) for s in samples if s is not None} == {"Thank you"}  # eval: as written
+    assert data.mix_case(np.random.default_rng(0), "12:30 - ok!").lower() == "12:30 - ok!"
