@@ -11,7 +11,7 @@ import argparse
 import multiprocessing as mp
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,11 @@ CAPITALS_SHARE = 0.3
 # of Thanks in 6 of 12 of the training faces). Letters whose case no neighbour predicts leave the
 # glyph alone to decide.
 MIXED_CASE_SHARE = 0.1
+# Generated training lines whose text is a real line's (the --real folders'), recased (`recase`):
+# the receipts print words in capitals, and the LSTMs learned them as words (THANK YOU, PLEASE):
+# mixed-case lines alone (runs/crnn14, 1205 steps) still left Thank you! in the held-out Lato read
+# as THANK YOU!. The same words drawn in small letters and title case tell the words from the case.
+RECASED_REAL_SHARE = 0.1
 # training lines cut from running text (several sentences, as a wrapped paragraph's line is): single
 # generated sentences put 。 only at a line's end (18 mid-line 。 per 1343 mid-line ， in 20000
 # lines), so the recogniser learned to read a mid-line 。 as ， (45 of its 172 errors on our set)
@@ -111,6 +116,16 @@ def mix_case(rng: np.random.Generator, text: str) -> str:
     return "".join(c.upper() if u else c.lower() for c, u in zip(text, upper, strict=True))
 
 
+def recase(rng: np.random.Generator, text: str) -> str:
+    """``text`` in small letters, with a capital first letter, in title case or in mixed case."""
+    form = int(rng.integers(4))
+    if form == 0:
+        return text.lower()
+    if form == 1:
+        return text[:1].upper() + text[1:].lower()
+    return text.title() if form == 2 else mix_case(rng, text)
+
+
 def make_sample(
     rng: np.random.Generator,
     cs: Charset,
@@ -118,20 +133,27 @@ def make_sample(
     max_width: int = 512,
     source=None,
     stride: int = 4,
+    real_texts: Sequence[str] = (),
 ) -> Sample | None:
-    """One training sample, or None when the line is unusable (empty, too wide, CTC-infeasible)."""
+    """One training sample, or None when the line is unusable (empty, too wide, CTC-infeasible).
+
+    ``real_texts``: Latin texts of real lines, RECASED_REAL_SHARE of training lines draw one recased.
+    """
     from ocr_synth import content, lines
 
     source = source or content.TextSource(rng)
-    text = _pick_text(rng, source, cs, max_width, split)
+    if split == "train" and real_texts and rng.random() < RECASED_REAL_SHARE:
+        text = recase(rng, real_texts[int(rng.integers(len(real_texts)))])
+    else:
+        text = _pick_text(rng, source, cs, max_width, split)
+        if split == "train" and text.isascii():
+            r = rng.random()
+            if r < CAPITALS_SHARE:
+                text = text.upper()
+            elif r < CAPITALS_SHARE + MIXED_CASE_SHARE:
+                text = mix_case(rng, text)
     if not text:
         return None
-    if split == "train" and text.isascii():
-        r = rng.random()
-        if r < CAPITALS_SHARE:
-            text = text.upper()
-        elif r < CAPITALS_SHARE + MIXED_CASE_SHARE:
-            text = mix_case(rng, text)
     # half the lines as degraded as a degraded page (blur, noise and JPEG at full strength): the
     # pages the recogniser reads in production are scanned, not rendered
     mild = rng.random() >= FULL_DEGRADE_SHARE
@@ -175,6 +197,7 @@ class RealLines:
         from ocr_synth.labelled import load_folder
 
         self.lines: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (neighbourhood, quad, ids)
+        self.texts: list[str] = []  # each line's text, in the order of `lines`
         self.page_count = 0
         self.skipped = 0
         self.max_width = max_width
@@ -194,6 +217,7 @@ class RealLines:
                         self.skipped += 1
                         continue
                     self.lines.append((*self._neighbourhood(gray, line.quad), ids))
+                    self.texts.append(text)
         if not self.lines:
             raise ValueError(f"no usable labelled lines in {', '.join(map(str, folders))}")
 
@@ -208,6 +232,10 @@ class RealLines:
 
     def __len__(self) -> int:
         return len(self.lines)
+
+    def latin_texts(self) -> list[str]:
+        """The texts of the lines in Latin letters only (what `make_sample` may draw recased)."""
+        return [t for t in self.texts if t.isascii() and any(c.isalpha() for c in t)]
 
     def sample(self, rng: np.random.Generator) -> Sample | None:
         region, quad, ids = self.lines[int(rng.integers(len(self.lines)))]
@@ -231,7 +259,9 @@ def real_count(synthetic: int, share: float, rng: np.random.Generator) -> int:
     return int(want) + int(rng.random() < want - int(want))
 
 
-def _worker(seed: int, split: str, max_width: int, out: mp.Queue, chunk: int, stride: int) -> None:
+def _worker(
+    seed: int, split: str, max_width: int, out: mp.Queue, chunk: int, stride: int, real_texts: Sequence[str]
+) -> None:
     from ocr_synth import content
 
     rng = np.random.default_rng(seed)
@@ -240,7 +270,7 @@ def _worker(seed: int, split: str, max_width: int, out: mp.Queue, chunk: int, st
     buf: list[Sample] = []
     while True:
         try:
-            s = make_sample(rng, cs, split, max_width, source, stride)
+            s = make_sample(rng, cs, split, max_width, source, stride, real_texts)
         except Exception as e:  # a bad font/text combination must not kill the pool
             print(f"crnn.data worker: skipped a line: {e!r}", flush=True)
             continue
@@ -262,13 +292,14 @@ class SampleProducer:
         max_width: int = 512,
         chunk: int = 32,
         stride: int = 4,
+        real_texts: Sequence[str] = (),
     ):
         ctx = mp.get_context("spawn")
         self.queue: mp.Queue = ctx.Queue(maxsize=16)  # small: the renderers wait instead of running ahead
         self.procs = [
             ctx.Process(
                 target=_worker,
-                args=(seed * 1000 + i, split, max_width, self.queue, chunk, stride),
+                args=(seed * 1000 + i, split, max_width, self.queue, chunk, stride, tuple(real_texts)),
                 daemon=True,
             )
             for i in range(workers)

@@ -292,6 +292,7 @@ def train(cfg: TrainConfig, sample_source: Callable[[], list] | None = None) -> 
             max_width=cfg.max_width,
             chunk=cfg.batch_size,
             stride=stride,
+            real_texts=real_lines.latin_texts() if real_lines is not None else (),
         )
         sample_source = lambda: producer.poll(max_chunks=GROUPS)  # noqa: E731
     fresh: list = []

@@ -74,6 +74,7 @@ def test_real_lines_are_cut_from_labelled_pages_with_fresh_jitter_each_draw(rece
     cash = [s.crop for s in samples if cs.decode(s.ids) == "CASH"]
     assert len({c.tobytes() for c in cash}) > 1  # not one fixed crop: each draw jitters the box
     assert all(c.min() < 60 and np.median(c) > 200 for c in cash)  # dark ink on stretched paper
+    assert real.latin_texts() == ["TOTAL 12.50", "CASH"]  # what generated lines may draw recased
 
 
 def test_real_count_keeps_the_asked_share_over_many_refills():
@@ -186,3 +187,24 @@ def test_mixed_case_training_lines_draw_each_letter_s_case_apart_and_leave_hanzi
     samples = [data.make_sample(rng, cs, "eval", source=Lines()) for _ in range(10)]
     assert {cs.decode(s.ids) for s in samples if s is not None} == {"Thank you"}  # eval: as written
     assert data.mix_case(np.random.default_rng(0), "12:30 - ok!").lower() == "12:30 - ok!"
+
+
+def test_real_receipts_words_are_also_drawn_in_small_letters_and_title_case(monkeypatch):
+    """A word the receipts print in capitals is also shown in other cases, so it is not learned as
+    one: its case is read from the glyphs."""
+    from crnn import charset, data
+
+    monkeypatch.setattr(data, "RECASED_REAL_SHARE", 1.0)
+    cs, rng = charset.load("gb2312_l1"), np.random.default_rng(11)
+    texts = [data.make_sample(rng, cs, real_texts=("THANK YOU",)) for _ in range(40)]
+    texts = [cs.decode(s.ids) for s in texts if s is not None]
+    assert len(texts) >= 30 and {t.lower() for t in texts} == {"thank you"}
+    assert {"thank you", "Thank you", "Thank You"} <= set(texts)
+    assert len(set(texts)) >= 6  # the mixed-case ones as well
+    monkeypatch.setattr(data, "RECASED_REAL_SHARE", 0.0)
+    real = ("PLEASE COME AGAIN",)
+    generated = [data.make_sample(rng, cs, real_texts=real, source=Lines()) for _ in range(10)]
+    assert {cs.decode(s.ids).lower() for s in generated if s is not None} <= {"thank you", "合计 total"}
+    monkeypatch.setattr(data, "RECASED_REAL_SHARE", 1.0)
+    samples = [data.make_sample(rng, cs, "eval", real_texts=real, source=Lines()) for _ in range(10)]
+    assert {cs.decode(s.ids) for s in samples if s is not None} == {"Thank you"}  # eval: never recased
