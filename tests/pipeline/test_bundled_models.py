@@ -206,12 +206,15 @@ def test_a_line_reads_the_same_whatever_else_is_in_its_batch(reader):
     assert changed == []
 
 
-def _drawn(text: str, px: int, pad: int, ink=(0, 0, 0), paper=(255, 255, 255)) -> np.ndarray:
-    """`text` drawn at `px` pixels in the held-out font (WenQuanYi Zen Hei) with `pad` px around it."""
+def _drawn(
+    text: str, px: int, pad: int, ink=(0, 0, 0), paper=(255, 255, 255), family: str = "WenQuanYi Zen Hei"
+) -> np.ndarray:
+    """`text` drawn at `px` pixels in a held-out font (WenQuanYi Zen Hei unless `family` says another
+    one of `ocr_synth.fonts.discover("heldout")`) with `pad` px around it."""
     from ocr_synth import fonts
     from PIL import ImageDraw
 
-    spec = next(s for s in fonts.discover("eval") if s.family == "WenQuanYi Zen Hei" and not s.bold)
+    spec = next(s for s in fonts.discover("heldout") if s.family == family and not s.bold)
     font = fonts.load(spec, px)
     left, top, right, bottom = font.getbbox(text)
     image = Image.new("RGB", (right - left + 2 * pad, bottom - top + 2 * pad), paper)
@@ -232,6 +235,31 @@ def test_text_of_any_size_is_read_without_resizing_first(pipeline, case, text, p
     lines = pipeline.read(_drawn(text, px, pad, paper=paper)).lines
     read_text = "".join(line.text for line in lines)
     assert read_text.replace(" ", "") == text.replace(" ", ""), (case, [line.text for line in lines])
+
+
+MIXED_CASE_LINES = (
+    "Thank you!", "Thanks", "Please come again", "Total amount", "Cash paid", "Welcome back",
+    "Table for two", "Keep this receipt",
+)  # fmt: skip
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="crnn/8 learned the receipts' capital words as words: models/README.md, 2026-12-07 (third)",
+)
+def test_words_the_receipts_print_in_capitals_keep_their_small_letters(pipeline):
+    """Mixed-case lines at 28 px in the held-out Lato (its Light face): small letters stay small
+    after a capital. The real receipts of training print THANK YOU and PLEASE in capitals only;
+    crnn/8 reads Thank you! here as THANK YOU! or THaNK yoU!, Thanks as THANKS (4 of the 8 lines
+    with capitals for small letters on CTPN's boxes, more on DB's). Expected to fail until a
+    shipped recogniser is trained with `crnn.data.RECASED_REAL_SHARE`; then drop the mark."""
+    readings = {}
+    for text in MIXED_CASE_LINES:
+        lines = pipeline.read(_drawn(text, 28, 8, family="Lato")).lines
+        readings[text] = " ".join(line.text for line in lines)
+    wrong = {text: got for text, got in readings.items() if got.replace(" ", "") != text.replace(" ", "")}
+    capitalised = {text: got for text, got in wrong.items() if got.lower() == text.lower()}
+    assert capitalised == {} and len(wrong) <= 1, wrong
 
 
 TINY_LINES = (
