@@ -252,7 +252,8 @@ def test_words_the_receipts_print_in_capitals_keep_their_small_letters(pipeline)
     after a capital. The real receipts of training print THANK YOU and PLEASE in capitals only;
     crnn/8 reads Thank you! here as THANK YOU! or THaNK yoU!, Thanks as THANKS (4 of the 8 lines
     with capitals for small letters on CTPN's boxes, more on DB's). Expected to fail until a
-    shipped recogniser is trained with `crnn.data.RECASED_REAL_SHARE`; then drop the mark."""
+    shipped recogniser reads them (one trained with `crnn.data.RECASED_REAL_SHARE`); then drop the
+    mark."""
     readings = {}
     for text in MIXED_CASE_LINES:
         lines = pipeline.read(_drawn(text, 28, 8, family="Lato")).lines
