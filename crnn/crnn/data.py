@@ -119,11 +119,7 @@ def mix_case(rng: np.random.Generator, text: str) -> str:
 def recase(rng: np.random.Generator, text: str) -> str:
     """``text`` in small letters, with a capital first letter, in title case or in mixed case."""
     form = int(rng.integers(4))
-    if form == 0:
-        return text.lower()
-    if form == 1:
-        return text[:1].upper() + text[1:].lower()
-    return text.title() if form == 2 else mix_case(rng, text)
+    return mix_case(rng, text) if form == 3 else (str.lower, str.capitalize, str.title)[form](text)
 
 
 def make_sample(
