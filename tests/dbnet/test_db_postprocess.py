@@ -117,3 +117,43 @@ def test_reading_a_probability_map_needs_no_clipper():
     code = "import sys, dbnet.postprocess; print('pyclipper' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _kernel_map(shape, lines):
+    prob = np.zeros(shape, np.float32)
+    prob[make_maps(*shape, lines).shrink_map > 0] = 0.9
+    return prob
+
+
+@pytest.mark.parametrize("deg", [0, 6])
+def test_a_line_whose_kernel_breaks_inside_a_word_comes_back_whole(deg):
+    """A fold or a faded letter cuts the kernel by less than it grows back (0.3 x 20 px a side): the
+    two halves' rectangles overlap, and each crop would read the letters of the seam."""
+    line = rotated(200, 60, 300, 20, deg)
+    prob = _kernel_map((120, 400), [line])
+    along = np.array([np.cos(np.deg2rad(deg)), np.sin(np.deg2rad(deg))])
+    ys, xs = np.nonzero(prob)
+    seam = np.abs((np.stack([xs, ys], 1) - [200, 60]) @ along - 20) < 3  # 6 px gap, off centre
+    prob[ys[seam], xs[seam]] = 0
+    assert len(kernels_to_quads(prob)[0]) == 2
+    (q,) = detect_lines(prob, np.full((120, 400, 3), 255, np.uint8), 1.0)
+    assert quad_iou(q, line) > 0.9
+
+
+def test_cells_of_one_row_and_lines_close_above_each_other_stay_apart():
+    """A receipt's row: an item, `1 X` and a price 30 px apart, each its own line; a second row 4 px
+    under the first, whose rectangles grow into the first row's by more than the gap."""
+    rows = [rotated(x, y, w, 20, 0) for y in (40, 64) for x, w in ((80, 120), (200, 40), (290, 60))]
+    prob = _kernel_map((100, 360), rows)
+    found = detect_lines(prob, np.full((100, 360, 3), 255, np.uint8), 1.0)
+    assert len(found) == 6
+    for t in rows:
+        assert max(quad_iou(f, t) for f in found) > 0.9
+
+
+def test_a_line_crossing_another_at_a_steep_angle_is_not_joined_to_it():
+    """A stamp's text at 30 degrees over a printed line: two lines, though they overlap."""
+    lines = [rotated(200, 60, 300, 20, 0), rotated(200, 60, 160, 20, 30)]
+    from dbnet.postprocess import join_split_lines
+
+    assert len(join_split_lines([order_quad(q) for q in lines])) == 2
