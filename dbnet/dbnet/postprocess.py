@@ -23,7 +23,9 @@ a word, at a fold or a faded letter, or between words narrower than the growth) 
 (`join_split_lines`): each rectangle reaches into the other's letters, so both crops read the
 letters of the seam. On the 50 validation receipts this split 38 lines, `WA12 - 12/144` read as
 `WA12` and `2 - 12/144`, `DOUBLE EXT BOX` as `DOUBLE EXT B` and `BOX`, and the two halves' centres
-fell in different rows of the page.
+fell in different rows of the page. Pieces of very different heights (a large amount beside two
+rows of small print), a chain that would grow taller than a line (pieces stepping down the page)
+and text running down the page are not joined.
 """
 
 from __future__ import annotations
@@ -44,9 +46,12 @@ MAX_CANDIDATES = 1000
 # any angle. Turned 26-45 degrees, such a "5" was read as nothing or as "6G".
 SHORT = 1.5
 # `join_split_lines`: two rectangles are one line's when they overlap along it, run within this
-# many degrees of each other, and share this much of the shorter one's height.
+# many degrees of each other, the shorter is at least JOIN_HEIGHT_RATIO of the taller's height and
+# shares JOIN_HEIGHT_SHARE of it with the taller; a group stays within JOIN_GROW x its tallest's.
 JOIN_DEGREES = 10.0
+JOIN_HEIGHT_RATIO = 0.5
 JOIN_HEIGHT_SHARE = 0.6
+JOIN_GROW = 1.3
 
 
 def order_quad(points: np.ndarray) -> np.ndarray:
@@ -110,13 +115,29 @@ def _extent(points: np.ndarray, axis: np.ndarray) -> tuple[float, float]:
     return float(values.min()), float(values.max())
 
 
+def _length(quad: np.ndarray) -> float:
+    return float(np.hypot(*(quad[1] - quad[0])))
+
+
+def _height(quad: np.ndarray) -> float:
+    return float(np.hypot(*(quad[3] - quad[0])))
+
+
+def _joinable(quad: np.ndarray) -> bool:
+    """Whether a quad's top edge is its line's direction. `order_quad` takes the two leftmost
+    corners as the left side, so a steep line's "top edge" is its thickness: a vertical label
+    would run horizontally and join the lines it touches."""
+    return _height(quad) < SHORT * _length(quad)
+
+
 def _one_line(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether `a` and `b` (ordered quads) are two pieces of one line (see the module)."""
-    longer = a if np.hypot(*(a[1] - a[0])) >= np.hypot(*(b[1] - b[0])) else b
-    along, across = _frame(longer)
+    """Whether `a` and `b` (ordered, `_joinable` quads) are two pieces of one line (see the module)."""
+    along, across = _frame(a if _length(a) >= _length(b) else b)
     (a_along, _), (b_along, _) = _frame(a), _frame(b)
     if float(a_along @ b_along) < np.cos(np.deg2rad(JOIN_DEGREES)):
         return False
+    if min(_height(a), _height(b)) < JOIN_HEIGHT_RATIO * max(_height(a), _height(b)):
+        return False  # a large amount touching two rows of small print
     (a0, a1), (b0, b1) = _extent(a, along), _extent(b, along)
     if min(a1, b1) <= max(a0, b0):  # apart along the line (touching is apart)
         return False
@@ -125,10 +146,22 @@ def _one_line(a: np.ndarray, b: np.ndarray) -> bool:
     return shared >= JOIN_HEIGHT_SHARE * min(a1 - a0, b1 - b0)
 
 
+def _around(pieces: list[np.ndarray]) -> np.ndarray:
+    """The rectangle around `pieces` in the frame of the longest."""
+    along, across = _frame(max(pieces, key=_length))
+    points = np.concatenate(pieces)
+    (s0, s1), (t0, t1) = _extent(points, along), _extent(points, across)
+    corners = [(s0, t0), (s1, t0), (s1, t1), (s0, t1)]
+    return np.array([s * along + t * across for s, t in corners], np.float32)
+
+
 def join_split_lines(quads: list[np.ndarray]) -> list[np.ndarray]:
     """Quads that are pieces of one line (`_one_line`, transitively) joined into the rectangle
-    around them, in the frame of the longest piece; the others unchanged, in their order."""
+    around them (`_around`); the others unchanged, in their order. A join that would make the
+    group's rectangle more than JOIN_GROW x its tallest piece's height is not made: pieces that
+    step down a row at a time, or bend with a curled page, are not one straight line."""
     group = list(range(len(quads)))
+    members = {i: [i] for i in range(len(quads))}
 
     def root(i: int) -> int:
         while group[i] != i:
@@ -141,24 +174,21 @@ def join_split_lines(quads: list[np.ndarray]) -> list[np.ndarray]:
     corners = np.asarray(quads, np.float32).reshape(-1, 4, 2)
     low, high = corners.min(axis=1), corners.max(axis=1)
     meet = np.all((low[:, None] < high[None, :]) & (low[None, :] < high[:, None]), axis=2)
+    joinable = np.array([_joinable(q) for q in quads], bool)
+    meet &= joinable[:, None] & joinable[None, :]
     for i, j in np.argwhere(np.triu(meet, k=1)):
-        if root(i) != root(j) and _one_line(quads[i], quads[j]):
-            group[root(j)] = root(i)
-    members: dict[int, list[int]] = {}
-    for i in range(len(quads)):
-        members.setdefault(root(i), []).append(i)
-    out = []
-    for ids in members.values():
-        if len(ids) == 1:
-            out.append(quads[ids[0]])
+        ri, rj = root(i), root(j)
+        if ri == rj or not _one_line(quads[i], quads[j]):
             continue
-        pieces = [quads[i] for i in ids]
-        along, across = _frame(max(pieces, key=lambda q: float(np.hypot(*(q[1] - q[0])))))
-        points = np.concatenate(pieces)
-        (s0, s1), (t0, t1) = _extent(points, along), _extent(points, across)
-        corners = [(s0, t0), (s1, t0), (s1, t1), (s0, t1)]
-        out.append(np.array([s * along + t * across for s, t in corners], np.float32))
-    return out
+        ids = members[ri] + members[rj]
+        tallest = max(_height(quads[k]) for k in ids)
+        if _height(_around([quads[k] for k in ids])) > JOIN_GROW * tallest:
+            continue
+        group[rj] = ri
+        members[ri] = ids
+        del members[rj]
+    groups = sorted(members.values(), key=min)  # in the order of their first piece
+    return [quads[ids[0]] if len(ids) == 1 else _around([quads[k] for k in ids]) for ids in groups]
 
 
 def detect_lines(

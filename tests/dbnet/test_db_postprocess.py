@@ -151,9 +151,40 @@ def test_cells_of_one_row_and_lines_close_above_each_other_stay_apart():
         assert max(quad_iou(f, t) for f in found) > 0.9
 
 
-def test_a_line_crossing_another_at_a_steep_angle_is_not_joined_to_it():
-    """A stamp's text at 30 degrees over a printed line: two lines, though they overlap."""
-    lines = [rotated(200, 60, 300, 20, 0), rotated(200, 60, 160, 20, 30)]
+@pytest.mark.parametrize(
+    "lines",
+    [
+        # a stamp's text at 30 degrees over a printed line
+        [rotated(200, 60, 300, 20, 0), rotated(200, 60, 160, 20, 30)],
+        # a vertical label whose box reaches into the start of a line (order_quad's top edge of a
+        # vertical line is its thickness: taken for its direction, the two ran alike)
+        [rotated(175, 60, 300, 20, 0), rotated(20, 60, 90, 20, 90)],
+        [rotated(200, 60, 160, 20, 90), rotated(200, 60, 300, 20, 0)],
+        # two vertical columns whose boxes overlap by a pixel
+        [rotated(100, 100, 160, 20, 90), rotated(119, 100, 160, 20, 90)],
+    ],
+    ids=["stamp", "vertical-label", "vertical-across", "vertical-columns"],
+)
+def test_lines_that_cross_or_run_down_the_page_are_not_joined(lines):
     from dbnet.postprocess import join_split_lines
 
-    assert len(join_split_lines([order_quad(q) for q in lines])) == 2
+    assert len(join_split_lines([order_quad(q) for q in lines])) == len(lines)
+
+
+def test_a_large_amount_touching_two_rows_of_small_print_stays_three_lines():
+    """Each row shares 0.6 of its own height with the amount, but not of the amount's: joined,
+    the crop would hold three rows."""
+    from dbnet.postprocess import join_split_lines
+
+    rows = [rotated(100, 40, 160, 10, 0), rotated(100, 59, 160, 10, 0), rotated(220, 50, 120, 30, 0)]
+    assert len(join_split_lines([order_quad(q) for q in rows])) == 3
+
+
+def test_pieces_that_step_down_the_page_are_not_joined_into_one_tall_box():
+    """Each piece 8 px below the last shares 0.6 of its 20 px with it; joined in a chain, six would
+    be one box 60 px tall."""
+    from dbnet.postprocess import join_split_lines
+
+    steps = [order_quad(rotated(60 + 50 * k, 40 + 8 * k, 60, 20, 0)) for k in range(6)]
+    found = join_split_lines(steps)
+    assert max(np.ptp(q[:, 1]) for q in found) <= 1.3 * 20 + 1e-3
