@@ -35,7 +35,7 @@ import numpy as np
 from ctpn.postprocess import TooManyLines
 from ctpn.refine import refine_quads
 
-from dbnet.targets import SHRINK
+from dbnet.targets import SHRINK, quad_height
 
 THRESH = 0.3  # DBPostProcess thresh: pixels of the probability map taken as kernel
 BOX_THRESH = 0.6  # PaddleOCR's inference default det_db_box_thresh: mean probability over a kernel
@@ -119,24 +119,21 @@ def _length(quad: np.ndarray) -> float:
     return float(np.hypot(*(quad[1] - quad[0])))
 
 
-def _height(quad: np.ndarray) -> float:
-    return float(np.hypot(*(quad[3] - quad[0])))
-
-
 def _joinable(quad: np.ndarray) -> bool:
     """Whether a quad's top edge is its line's direction. `order_quad` takes the two leftmost
     corners as the left side, so a steep line's "top edge" is its thickness: a vertical label
     would run horizontally and join the lines it touches."""
-    return _height(quad) < SHORT * _length(quad)
+    return quad_height(quad) < SHORT * _length(quad)
 
 
 def _one_line(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether `a` and `b` (ordered, `_joinable` quads) are two pieces of one line (see the module)."""
-    along, across = _frame(a if _length(a) >= _length(b) else b)
-    (a_along, _), (b_along, _) = _frame(a), _frame(b)
-    if float(a_along @ b_along) < np.cos(np.deg2rad(JOIN_DEGREES)):
+    frame_a, frame_b = _frame(a), _frame(b)
+    along, across = frame_a if _length(a) >= _length(b) else frame_b
+    if float(frame_a[0] @ frame_b[0]) < np.cos(np.deg2rad(JOIN_DEGREES)):
         return False
-    if min(_height(a), _height(b)) < JOIN_HEIGHT_RATIO * max(_height(a), _height(b)):
+    heights = quad_height(a), quad_height(b)
+    if min(heights) < JOIN_HEIGHT_RATIO * max(heights):
         return False  # a large amount touching two rows of small print
     (a0, a1), (b0, b1) = _extent(a, along), _extent(b, along)
     if min(a1, b1) <= max(a0, b0):  # apart along the line (touching is apart)
@@ -160,15 +157,8 @@ def join_split_lines(quads: list[np.ndarray]) -> list[np.ndarray]:
     around them (`_around`); the others unchanged, in their order. A join that would make the
     group's rectangle more than JOIN_GROW x its tallest piece's height is not made: pieces that
     step down a row at a time, or bend with a curled page, are not one straight line."""
-    group = list(range(len(quads)))
+    group = list(range(len(quads)))  # each quad's group, keyed by one of its members
     members = {i: [i] for i in range(len(quads))}
-
-    def root(i: int) -> int:
-        while group[i] != i:
-            group[i] = group[group[i]]
-            i = group[i]
-        return i
-
     # only pairs whose upright bounding boxes meet are candidates (a page of 1000 lines has half a
     # million pairs, a few hundred of them near each other)
     corners = np.asarray(quads, np.float32).reshape(-1, 4, 2)
@@ -177,16 +167,16 @@ def join_split_lines(quads: list[np.ndarray]) -> list[np.ndarray]:
     joinable = np.array([_joinable(q) for q in quads], bool)
     meet &= joinable[:, None] & joinable[None, :]
     for i, j in np.argwhere(np.triu(meet, k=1)):
-        ri, rj = root(i), root(j)
-        if ri == rj or not _one_line(quads[i], quads[j]):
+        gi, gj = group[i], group[j]
+        if gi == gj or not _one_line(quads[i], quads[j]):
             continue
-        ids = members[ri] + members[rj]
-        tallest = max(_height(quads[k]) for k in ids)
-        if _height(_around([quads[k] for k in ids])) > JOIN_GROW * tallest:
+        ids = members[gi] + members[gj]
+        tallest = max(quad_height(quads[k]) for k in ids)
+        if quad_height(_around([quads[k] for k in ids])) > JOIN_GROW * tallest:
             continue
-        group[rj] = ri
-        members[ri] = ids
-        del members[rj]
+        for k in members.pop(gj):
+            group[k] = gi
+        members[gi] = ids
     groups = sorted(members.values(), key=min)  # in the order of their first piece
     return [quads[ids[0]] if len(ids) == 1 else _around([quads[k] for k in ids]) for ids in groups]
 

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 from ctpn.metrics import quad_iou
-from dbnet.postprocess import detect_lines, kernels_to_quads, order_quad
+from dbnet.postprocess import detect_lines, join_split_lines, kernels_to_quads, order_quad
 from dbnet.targets import make_maps
 
 
@@ -166,16 +166,12 @@ def test_cells_of_one_row_and_lines_close_above_each_other_stay_apart():
     ids=["stamp", "vertical-label", "vertical-across", "vertical-columns"],
 )
 def test_lines_that_cross_or_run_down_the_page_are_not_joined(lines):
-    from dbnet.postprocess import join_split_lines
-
     assert len(join_split_lines([order_quad(q) for q in lines])) == len(lines)
 
 
 def test_a_large_amount_touching_two_rows_of_small_print_stays_three_lines():
     """Each row shares 0.6 of its own height with the amount, but not of the amount's: joined,
     the crop would hold three rows."""
-    from dbnet.postprocess import join_split_lines
-
     rows = [rotated(100, 40, 160, 10, 0), rotated(100, 59, 160, 10, 0), rotated(220, 50, 120, 30, 0)]
     assert len(join_split_lines([order_quad(q) for q in rows])) == 3
 
@@ -183,8 +179,6 @@ def test_a_large_amount_touching_two_rows_of_small_print_stays_three_lines():
 def test_pieces_that_step_down_the_page_are_not_joined_into_one_tall_box():
     """Each piece 8 px below the last shares 0.6 of its 20 px with it; joined in a chain, six would
     be one box 60 px tall."""
-    from dbnet.postprocess import join_split_lines
-
     steps = [order_quad(rotated(60 + 50 * k, 40 + 8 * k, 60, 20, 0)) for k in range(6)]
     found = join_split_lines(steps)
     assert max(np.ptp(q[:, 1]) for q in found) <= 1.3 * 20 + 1e-3
