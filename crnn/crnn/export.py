@@ -113,6 +113,26 @@ def _model_of_savedmodel(saved_model: Path, width_stride: int):
     return model, cs
 
 
+def blend_weights(model: tf.keras.Model, other: tf.keras.Model, weight: float) -> None:
+    """Set `model`'s weights to (1 - weight) x its own + weight x `other`'s, variable by variable.
+
+    Weight-space ensembling of a fine-tuned model with the model it was fine-tuned from (WiSE-FT:
+    Wortsman et al., "Robust fine-tuning of zero-shot models", CVPR 2022): the two lie in one basin,
+    and points between them often keep the new data's gain with less of the loss elsewhere. Both
+    must have the same architecture (charset, channels, LSTM units); batch-norm statistics are
+    averaged like the weights.
+    """
+    mine, theirs = model.variables, other.variables
+    shapes = [tuple(v.shape) for v in mine], [tuple(v.shape) for v in theirs]
+    if shapes[0] != shapes[1]:
+        raise ValueError(
+            "the models to blend differ in shape (another charset, --channels or --lstm-units): "
+            f"{len(mine)} variables against {len(theirs)}"
+        )
+    for own, their in zip(mine, theirs, strict=True):
+        own.assign((1.0 - weight) * own + weight * their)
+
+
 def main(argv: list[str] | None = None) -> None:
     from crnn import bigram, prior
     from crnn.train import load_model_from_run
@@ -142,6 +162,16 @@ def main(argv: list[str] | None = None) -> None:
         default=bigram.WEIGHT,
         help=f"weight of the word-pair prior (crnn.bigram; default {bigram.WEIGHT}, 0: greedy readings)",
     )
+    ap.add_argument(
+        "--blend",
+        type=Path,
+        metavar="SAVED_MODEL",
+        help="an earlier export of the same shape (models/crnn/<version>, typically the one the run "
+        "started from) whose weights are averaged in, --blend-weight of them (crnn.export.blend_weights)",
+    )
+    ap.add_argument(
+        "--blend-weight", type=float, default=0.5, help="share of --blend's weights, 0 to 1 (default 0.5)"
+    )
     ap.add_argument("--models-dir", type=Path, default=Path("models"))
     ap.add_argument("--name", default="crnn")
     ap.add_argument("--version", type=int, default=None, help="default: next free version")
@@ -150,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
         if getattr(args, name) < 0:
             flag = "--" + name.replace("_", "-")
             ap.error(f"{flag} must be 0 (no prior) or more, got {getattr(args, name)}")
+    if not 0.0 <= args.blend_weight <= 1.0:
+        ap.error(f"--blend-weight is a share of --blend's weights, from 0 to 1; got {args.blend_weight}")
     if args.saved_model is not None:
         if args.width_stride is None:
             ap.error("--saved-model needs --width-stride (4 or 2: a SavedModel does not record it)")
@@ -158,6 +190,14 @@ def main(argv: list[str] | None = None) -> None:
     else:
         model, cs, step = load_model_from_run(args.run_dir, args.checkpoint)
         origin = f"step {step}"
+    if args.blend is not None:
+        # the stride shapes no variable: any builds the other's weights
+        other, _ = _model_of_savedmodel(args.blend, stride_of(model))
+        try:
+            blend_weights(model, other, args.blend_weight)
+        except ValueError as exc:
+            raise SystemExit(f"error: --blend {args.blend}: {exc}") from exc
+        origin += f" blended with {args.blend} ({args.blend_weight} of it)"
     bias = None
     if args.prior_weight:
         bias = prior.prior_bias(cs, prior.real_counts(), prior.generated_counts(cs), args.prior_weight)

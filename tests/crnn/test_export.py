@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 import tensorflow as tf
 from crnn.charset import load
-from crnn.export import export_model, next_version
+from crnn.export import blend_weights, export_model, main, next_version
 from crnn.network import build_crnn
 from crnn.preprocess import batch_crops
 
@@ -73,3 +74,50 @@ def test_character_columns_are_crop_pixels_whatever_the_stride(tmp_path):
         assert len(kept) == len(res["text"].numpy()[0].decode())
         assert np.all((kept - stride / 2) % stride == 0)  # centres of this stride's steps
         assert kept.max(initial=0) < 120
+
+
+def _tiny(seed: int, lstm_units: int = 8) -> tf.keras.Model:
+    tf.keras.utils.set_random_seed(seed)
+    return build_crnn(load().num_classes, channels=(8, 8, 16, 16), lstm_units=lstm_units)
+
+
+def _weights(saved_model) -> dict[str, np.ndarray]:
+    """The model's variables in a SavedModel, by checkpoint key."""
+    reader = tf.train.load_checkpoint(str(saved_model / "variables" / "variables"))
+    keys = [k for k in reader.get_variable_to_shape_map() if k.startswith("model/")]
+    return {k: reader.get_tensor(k) for k in keys}
+
+
+def test_a_blend_is_the_weighted_average_of_the_two_models_weights():
+    mine, theirs = _tiny(7), _tiny(8)
+    before = [v.numpy() for v in mine.variables]
+    blend_weights(mine, theirs, 0.25)
+    for blended, own, their in zip(mine.variables, before, theirs.variables, strict=True):
+        np.testing.assert_allclose(blended.numpy(), 0.75 * own + 0.25 * their.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="differ in shape"):
+        blend_weights(mine, _tiny(9, lstm_units=16), 0.5)
+
+
+def test_crnn_export_blends_an_earlier_export_in(tmp_path, capsys):
+    """`--blend B --blend-weight 1` exports B's weights; another shape or a weight outside 0..1 is
+    refused with a sentence, and nothing is written."""
+    cs = load()
+    export_model(_tiny(7), cs.chars, tmp_path / "a" / "1")
+    export_model(_tiny(8), cs.chars, tmp_path / "b" / "1")
+    export_model(_tiny(9, lstm_units=16), cs.chars, tmp_path / "wide" / "1")
+    base = ["--saved-model", str(tmp_path / "a" / "1"), "--width-stride", "4", "--prior-weight", "0"]
+    base += ["--bigram-weight", "0", "--models-dir", str(tmp_path / "out")]
+    main([*base, "--blend", str(tmp_path / "b" / "1"), "--blend-weight", "1", "--version", "1"])
+    assert "blended with" in capsys.readouterr().out
+
+    blended, b, a = (_weights(tmp_path / d / "1") for d in ("out/crnn", "b", "a"))
+    assert len(b) > 10 and blended.keys() == b.keys()
+    assert all(np.array_equal(blended[k], b[k]) for k in b)
+    assert not all(np.array_equal(blended[k], a[k]) for k in a)  # not the first model's own
+
+    with pytest.raises(SystemExit, match="differ in shape"):
+        main([*base, "--blend", str(tmp_path / "wide" / "1"), "--version", "2"])
+    with pytest.raises(SystemExit):
+        main([*base, "--blend", str(tmp_path / "b" / "1"), "--blend-weight", "1.5", "--version", "3"])
+    assert "--blend-weight is a share" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out" / "crnn").iterdir()) == ["1"]
