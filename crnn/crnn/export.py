@@ -117,10 +117,10 @@ def blend_weights(model: tf.keras.Model, other: tf.keras.Model, weight: float) -
     """Set `model`'s weights to (1 - weight) x its own + weight x `other`'s, variable by variable.
 
     Weight-space ensembling of a fine-tuned model with the model it was fine-tuned from (WiSE-FT:
-    Wortsman et al., "Robust fine-tuning of zero-shot models", CVPR 2022): the two lie in one basin,
-    and points between them often keep the new data's gain with less of the loss elsewhere. Both
-    must have the same architecture (charset, channels, LSTM units); batch-norm statistics are
-    averaged like the weights.
+    Wortsman et al., "Robust fine-tuning of zero-shot models", CVPR 2022, arXiv:2109.01903). The
+    paper blends a zero-shot model with its fine-tuned copy and finds the blend keeps most of the
+    target gain while losing less under distribution shift. Both must have the same architecture
+    (charset, channels, LSTM units); batch-norm statistics are averaged like the weights.
     """
     mine, theirs = model.variables, other.variables
     shapes = [tuple(v.shape) for v in mine], [tuple(v.shape) for v in theirs]
