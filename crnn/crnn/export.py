@@ -120,17 +120,22 @@ def blend_weights(model: tf.keras.Model, other: tf.keras.Model, weight: float) -
     Wortsman et al., "Robust fine-tuning of zero-shot models", CVPR 2022, arXiv:2109.01903). The
     paper blends a zero-shot model with its fine-tuned copy and finds the blend keeps most of the
     target gain while losing less under distribution shift. Both must have the same architecture
-    (charset, channels, LSTM units); batch-norm statistics are averaged like the weights.
+    (charset, channels, LSTM units); batch-norm statistics are averaged like the weights, integer
+    state (Keras's seed generators) is left as it is. Variables pair by position: two builds of one
+    architecture list them in the same order, while their names are numbered per build.
     """
     mine, theirs = model.variables, other.variables
-    shapes = [tuple(v.shape) for v in mine], [tuple(v.shape) for v in theirs]
-    if shapes[0] != shapes[1]:
-        raise ValueError(
-            "the models to blend differ in shape (another charset, --channels or --lstm-units): "
-            f"{len(mine)} variables against {len(theirs)}"
-        )
+    if len(mine) != len(theirs):
+        raise ValueError(f"the models to blend differ in shape: {len(mine)} variables against {len(theirs)}")
     for own, their in zip(mine, theirs, strict=True):
-        own.assign((1.0 - weight) * own + weight * their)
+        if own.shape != their.shape:
+            raise ValueError(
+                f"the models to blend differ in shape (another charset, --channels or --lstm-units): "
+                f"{own.path} is {tuple(own.shape)}, against {tuple(their.shape)}"
+            )
+    for own, their in zip(mine, theirs, strict=True):
+        if tf.as_dtype(own.dtype).is_floating:
+            own.assign((1.0 - weight) * own + weight * their)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         "started from) whose weights are averaged in, --blend-weight of them (crnn.export.blend_weights)",
     )
     ap.add_argument(
-        "--blend-weight", type=float, default=0.5, help="share of --blend's weights, 0 to 1 (default 0.5)"
+        "--blend-weight", type=float, default=None, help="share of --blend's weights, 0 to 1 (default 0.5)"
     )
     ap.add_argument("--models-dir", type=Path, default=Path("models"))
     ap.add_argument("--name", default="crnn")
@@ -180,8 +185,11 @@ def main(argv: list[str] | None = None) -> None:
         if getattr(args, name) < 0:
             flag = "--" + name.replace("_", "-")
             ap.error(f"{flag} must be 0 (no prior) or more, got {getattr(args, name)}")
-    if not 0.0 <= args.blend_weight <= 1.0:
-        ap.error(f"--blend-weight is a share of --blend's weights, from 0 to 1; got {args.blend_weight}")
+    if args.blend_weight is not None and args.blend is None:
+        ap.error("--blend-weight is the share of --blend's weights: give --blend SAVED_MODEL too")
+    blend_weight = 0.5 if args.blend_weight is None else args.blend_weight
+    if not 0.0 <= blend_weight <= 1.0:
+        ap.error(f"--blend-weight is a share of --blend's weights, from 0 to 1; got {blend_weight}")
     if args.saved_model is not None:
         if args.width_stride is None:
             ap.error("--saved-model needs --width-stride (4 or 2: a SavedModel does not record it)")
@@ -192,12 +200,14 @@ def main(argv: list[str] | None = None) -> None:
         origin = f"step {step}"
     if args.blend is not None:
         # the stride shapes no variable: any builds the other's weights
-        other, _ = _model_of_savedmodel(args.blend, stride_of(model))
         try:
-            blend_weights(model, other, args.blend_weight)
+            other, other_cs = _model_of_savedmodel(args.blend, stride_of(model))
+            if other_cs.chars != cs.chars:
+                raise ValueError("the models to blend read different charsets")
+            blend_weights(model, other, blend_weight)
         except ValueError as exc:
             raise SystemExit(f"error: --blend {args.blend}: {exc}") from exc
-        origin += f" blended with {args.blend} ({args.blend_weight} of it)"
+        origin += f" blended with {args.blend} ({blend_weight} of it)"
     bias = None
     if args.prior_weight:
         bias = prior.prior_bias(cs, prior.real_counts(), prior.generated_counts(cs), args.prior_weight)
