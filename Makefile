@@ -26,8 +26,11 @@ venv: $(STAMP)
 serve: venv
 	$(VENV)/bin/ocr-service  # the service's own defaults: mode single, 127.0.0.1:8080, this checkout's models/
 
+# Two workers (tests/conftest.py says how the suite is split): CI's 2 cores, and the Molecule
+# scenarios mostly wait. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: venv
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test-fast: venv
 	$(VENV)/bin/pytest -m "not slow"

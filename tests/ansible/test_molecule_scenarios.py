@@ -25,6 +25,12 @@ SCENARIOS = sorted(
     for p in (REPO / "molecule").glob("*/molecule.yml")
     if not p.parent.name.startswith("_") and p.parent.name not in NOT_IN_CI
 )
+# `make test` runs the suite on two pytest-xdist workers (tests/conftest.py): the scenarios go in two
+# lanes, each an xdist group that one worker runs start to end. The scenarios that serve OCR on their
+# hosts with real TensorFlow (site's drills, ocr_stack's smoke pages) share one lane, so that they
+# never take the cores from each other; the other scenarios, and then the rest of the suite, the other.
+OCR_LANE, ROLES_LANE = "molecule-ocr-hosts", "molecule-roles"
+OCR_SCENARIOS = {"ocr_stack"}
 
 pytestmark = [pytest.mark.slow, pytest.mark.molecule]
 
@@ -112,7 +118,11 @@ def output(result: subprocess.CompletedProcess, tail: int = 20000) -> str:
     return head + "the output's tail:\n" + text[-tail:]
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS)
+def lane(scenario: str) -> pytest.MarkDecorator:
+    return pytest.mark.xdist_group(OCR_LANE if scenario in OCR_SCENARIOS else ROLES_LANE)
+
+
+@pytest.mark.parametrize("scenario", [pytest.param(s, marks=lane(s)) for s in SCENARIOS])
 def test_molecule_scenario(scenario, platform_images):
     result = molecule("test", scenario=scenario)
     assert result.returncode == 0, output(result)
@@ -122,7 +132,8 @@ def test_molecule_scenario(scenario, platform_images):
 DRILLS = ("failure drill:", "broken model rollout:", "release upgrade under load:")
 
 
-def test_site_on_offline_hosts_then_host_a_flips_to_tfserving(platform_images, capsys):
+@pytest.mark.xdist_group(OCR_LANE)
+def test_site_on_offline_hosts_then_host_a_flips_to_tfserving(platform_images, record_property):
     """molecule/site: playbooks/site.yml on three hosts without a route out, run by a controller
     without a network either (issue 16 item 4: the first converge in a network namespace of its
     own: images, models, roles and collections are all on the controller); a second run in
@@ -144,8 +155,8 @@ def test_site_on_offline_hosts_then_host_a_flips_to_tfserving(platform_images, c
             result = molecule(step, *ansible_args, scenario="site", extra_env=extra_env, no_network=cut)
             for line in result.stdout.splitlines():
                 if any(drill in line for drill in DRILLS):
-                    with capsys.disabled():  # the drill's figures go to the CI log, pass or fail
-                        print(f"\n{line.strip()}")
+                    # the drill's figures go to the CI log, pass or fail (tests/conftest.py prints them)
+                    record_property("figures", line.strip())
             assert result.returncode == 0, f"{step} {ansible_args} {extra_env or ''}\n{output(result)}"
     finally:
         molecule("destroy", scenario="site")
