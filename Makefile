@@ -30,7 +30,7 @@ serve: venv
 # scenarios mostly wait. TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 2
 test: venv
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: venv
 	$(VENV)/bin/pytest -m "not slow"

@@ -1,19 +1,27 @@
 """Hooks of the whole suite.
 
-`make test` (and so CI) runs it on two pytest-xdist workers, `-n 2 --dist loadgroup`: CI's machine
-has two cores, and the Molecule scenarios, three quarters of the suite's time, mostly wait on
-containers, image tarballs and health checks. The scenarios run in two lanes
-(tests/ansible/test_molecule_scenarios.py), each an xdist group that one worker runs from start to
-end; every other test is a unit of its own, taken by whichever worker is free.
+`make test` (and so CI) runs it on two pytest-xdist workers, `-n 2 --dist loadfile
+--no-loadscope-reorder`: CI's machine has two cores, and the Molecule scenarios, three quarters of
+the suite's time, mostly wait on containers, image tarballs and health checks. A worker runs a test
+file from start to end, so the two files of scenarios below are two lanes, one per worker; the other
+files go to whichever worker is free. (Not `--dist loadgroup`: with pytest 9 its xdist_group marks
+group nothing, since xdist 3.8 renames a test's node id by an attribute pytest 9 no longer reads.)
 """
 
 import pytest
 
+# The longest first, one per worker: the site scenario (~25 min alone), then the roles' scenarios
+# (~17 min). xdist hands out files in collection order (--no-loadscope-reorder), two to each worker
+# at the start: the site's worker keeps the third file until the site ends, a small one.
+LANES = ("tests/ansible/test_molecule_site.py", "tests/ansible/test_molecule_scenarios.py")
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The lanes first: xdist hands each worker its first units in this order, so the longest work
-    # starts at once, one lane per worker (sort is stable: the rest keep their order).
-    items.sort(key=lambda item: item.get_closest_marker("xdist_group") is None)
+    def lane(item: pytest.Item) -> int:
+        path = item.nodeid.split("::")[0]
+        return LANES.index(path) if path in LANES else len(LANES)
+
+    items.sort(key=lane)  # stable: every other test keeps its place
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -1,6 +1,6 @@
 """The site after playbooks/site.yml: both OCR hosts read the sample, each in its inventory's mode,
 the load balancer spreads requests over both, and host B can fail under load without a client
-noticing. Phase "flip" (SITE_A_MODE=tfserving, tests/ansible/test_molecule_scenarios.py) checks host A
+noticing. Phase "flip" (SITE_A_MODE=tfserving, tests/ansible/test_molecule_site.py) checks host A
 after its mode changed.
 
 Every request starts inside the site's network (the client program on the load-balancer host):
