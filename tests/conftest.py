@@ -4,8 +4,9 @@
 --no-loadscope-reorder`: CI's machine has two cores, and the Molecule scenarios, three quarters of
 the suite's time, mostly wait on containers, image tarballs and health checks. A worker runs a test
 file from start to end, so the two files of scenarios below are two lanes, one per worker; the other
-files go to whichever worker is free. (Not `--dist loadgroup`: with pytest 9 its xdist_group marks
-group nothing, since xdist 3.8 renames a test's node id by an attribute pytest 9 no longer reads.)
+files go to whichever worker is free. (Not `--dist loadgroup`: with pytest 9.2 its xdist_group
+marks group nothing, since xdist 3.8 renames a test's node id by an attribute pytest no longer
+reads: pytest-dev/pytest-xdist#1386, open, checked here on 2026-12-07.)
 """
 
 import pytest
