@@ -12,9 +12,14 @@ reads: pytest-dev/pytest-xdist#1386, open, checked here on 2026-12-07.)
 import pytest
 
 # The longest first, one per worker: the site scenario (~25 min alone), then the roles' scenarios
-# (~17 min). xdist hands out files in collection order (--no-loadscope-reorder), two to each worker
-# at the start: the site's worker keeps the third file until the site ends, a small one.
-LANES = ("tests/ansible/test_molecule_site.py", "tests/ansible/test_molecule_scenarios.py")
+# (~17 min). xdist hands out files in collection order (--no-loadscope-reorder): one to each worker,
+# then more to a worker with at most 2 tests pending. The site's worker (1 test) so takes the third
+# file at once and runs it only after the site, so the third is a file of two quick tests.
+LANES = (
+    "tests/ansible/test_molecule_site.py",
+    "tests/ansible/test_molecule_scenarios.py",
+    "tests/test_rollout_timeouts.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
