@@ -3,10 +3,10 @@
 `make test` (and so CI) runs it on two pytest-xdist workers, `-n 2 --dist loadfile
 --no-loadscope-reorder`: CI's machine has two cores, and the Molecule scenarios, three quarters of
 the suite's time, mostly wait on containers, image tarballs and health checks. A worker runs a test
-file from start to end, so the two files of scenarios below are two lanes, one per worker; the other
-files go to whichever worker is free. (Not `--dist loadgroup`: with pytest 9.2 its xdist_group
-marks group nothing, since xdist 3.8 renames a test's node id by an attribute pytest no longer
-reads: pytest-dev/pytest-xdist#1386, open, checked here on 2026-12-07.)
+file from start to end, so the two files of scenarios first in FIRST_FILES are two lanes, one per
+worker; the other files go to whichever worker is free. (Not `--dist loadgroup`: with pytest 9.2
+its xdist_group marks group nothing, since xdist 3.8 renames a test's node id by an attribute pytest
+no longer reads: pytest-dev/pytest-xdist#1386, open, checked here on 2026-12-07.)
 """
 
 import pytest
@@ -15,7 +15,7 @@ import pytest
 # (~17 min). xdist hands out files in collection order (--no-loadscope-reorder): one to each worker,
 # then more to a worker with at most 2 tests pending. The site's worker (1 test) so takes the third
 # file at once and runs it only after the site, so the third is a file of two quick tests.
-LANES = (
+FIRST_FILES = (
     "tests/ansible/test_molecule_site.py",
     "tests/ansible/test_molecule_scenarios.py",
     "tests/test_rollout_timeouts.py",
@@ -23,11 +23,11 @@ LANES = (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def lane(item: pytest.Item) -> int:
+    def place(item: pytest.Item) -> int:
         path = item.nodeid.split("::")[0]
-        return LANES.index(path) if path in LANES else len(LANES)
+        return FIRST_FILES.index(path) if path in FIRST_FILES else len(FIRST_FILES)
 
-    items.sort(key=lane)  # stable: every other test keeps its place
+    items.sort(key=place)  # stable: every other test keeps its place
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
