@@ -138,30 +138,6 @@ def blend_weights(model: tf.keras.Model, other: tf.keras.Model, weight: float) -
             own.assign((1.0 - weight) * own + weight * their)
 
 
-def add_blend_arguments(ap: argparse.ArgumentParser, example: str) -> None:
-    """`--blend SAVED_MODEL` and `--blend-weight`, as crnn-export and dbnet-export take them."""
-    ap.add_argument(
-        "--blend",
-        type=Path,
-        metavar="SAVED_MODEL",
-        help=f"an earlier export of the same shape ({example}, typically the one the run started "
-        "from) whose weights are averaged in, --blend-weight of them (crnn.export.blend_weights)",
-    )
-    ap.add_argument(
-        "--blend-weight", type=float, default=None, help="share of --blend's weights, 0 to 1 (default 0.5)"
-    )
-
-
-def checked_blend_weight(ap: argparse.ArgumentParser, args: argparse.Namespace) -> float:
-    """--blend-weight's value (0.5 if not given); a usage error that says why when it cannot be used."""
-    if args.blend_weight is not None and args.blend is None:
-        ap.error("--blend-weight is the share of --blend's weights: give --blend SAVED_MODEL too")
-    weight = 0.5 if args.blend_weight is None else args.blend_weight
-    if not 0.0 <= weight <= 1.0:
-        ap.error(f"--blend-weight is a share of --blend's weights, from 0 to 1; got {weight}")
-    return weight
-
-
 def main(argv: list[str] | None = None) -> None:
     from crnn import bigram, prior
     from crnn.train import load_model_from_run
@@ -191,7 +167,16 @@ def main(argv: list[str] | None = None) -> None:
         default=bigram.WEIGHT,
         help=f"weight of the word-pair prior (crnn.bigram; default {bigram.WEIGHT}, 0: greedy readings)",
     )
-    add_blend_arguments(ap, "models/crnn/<version>")
+    ap.add_argument(
+        "--blend",
+        type=Path,
+        metavar="SAVED_MODEL",
+        help="an earlier export of the same shape (models/crnn/<version>, typically the one the run "
+        "started from) whose weights are averaged in, --blend-weight of them (crnn.export.blend_weights)",
+    )
+    ap.add_argument(
+        "--blend-weight", type=float, default=None, help="share of --blend's weights, 0 to 1 (default 0.5)"
+    )
     ap.add_argument("--models-dir", type=Path, default=Path("models"))
     ap.add_argument("--name", default="crnn")
     ap.add_argument("--version", type=int, default=None, help="default: next free version")
@@ -200,7 +185,11 @@ def main(argv: list[str] | None = None) -> None:
         if getattr(args, name) < 0:
             flag = "--" + name.replace("_", "-")
             ap.error(f"{flag} must be 0 (no prior) or more, got {getattr(args, name)}")
-    blend_weight = checked_blend_weight(ap, args)
+    if args.blend_weight is not None and args.blend is None:
+        ap.error("--blend-weight is the share of --blend's weights: give --blend SAVED_MODEL too")
+    blend_weight = 0.5 if args.blend_weight is None else args.blend_weight
+    if not 0.0 <= blend_weight <= 1.0:
+        ap.error(f"--blend-weight is a share of --blend's weights, from 0 to 1; got {blend_weight}")
     if args.saved_model is not None:
         if args.width_stride is None:
             ap.error("--saved-model needs --width-stride (4 or 2: a SavedModel does not record it)")

@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import tensorflow as tf
-from crnn.export import add_blend_arguments, blend_weights, checked_blend_weight
 from ctpn.loop import init_from_savedmodel
 from ctpn.network import weights  # stable variable paths, the same for every network
 
@@ -38,22 +37,46 @@ def load_model(run_dir: Path) -> DB:
 
 def blended(model: DB, run_dir: Path, saved_model: Path, weight: float) -> None:
     """`model` (of `run_dir`'s network) set to (1 - weight) x its weights + weight x `saved_model`'s,
-    an earlier `dbnet-export` of the same widths (`crnn.export.blend_weights`)."""
+    an earlier `dbnet-export` of the same widths: weight-space ensembling (WiSE-FT, Wortsman et al.,
+    arXiv:2109.01903), as `crnn.export.blend_weights` does for the recogniser (the detector does
+    not import it: the two model packages are independent, tests/test_layers.py). Batch-norm
+    statistics are averaged like the weights; integer state is left as it is."""
     other = build(**json.loads((run_dir / "config.json").read_text()))
-    init_from_savedmodel(other, saved_model)  # SystemExit with a sentence if it does not fit
+    init_from_savedmodel(other, saved_model)  # SystemExit with a sentence if the widths differ
+    for own, their in zip(model.variables, other.variables, strict=True):
+        if tf.as_dtype(own.dtype).is_floating:
+            own.assign((1.0 - weight) * own + weight * their)
+
+
+def _share(text: str) -> float:
+    """--blend-weight: a share from 0 to 1, or a usage error that says so."""
     try:
-        blend_weights(model, other, weight)
-    except ValueError as exc:
-        raise SystemExit(f"error: --blend {saved_model}: {exc}") from exc
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a share of --blend's weights, from 0 to 1; got {text}")
+    return value
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--run-dir", type=Path, default=Path("runs/dbnet"))
     p.add_argument("--out", type=Path, required=True, help="e.g. models/dbnet/1")
-    add_blend_arguments(p, "models/dbnet/<version>")
+    p.add_argument(
+        "--blend",
+        type=Path,
+        metavar="SAVED_MODEL",
+        help="an earlier dbnet-export of the same widths (typically the one the run started from), "
+        "whose weights are averaged in, --blend-weight of them",
+    )
+    p.add_argument(
+        "--blend-weight", type=_share, default=None, help="share of --blend's weights (default 0.5)"
+    )
     args = p.parse_args(argv)
-    weight = checked_blend_weight(p, args)
+    if args.blend_weight is not None and args.blend is None:
+        p.error("--blend-weight is the share of --blend's weights: give --blend SAVED_MODEL too")
+    weight = 0.5 if args.blend_weight is None else args.blend_weight
     try:
         model = load_model(args.run_dir)
     except FileNotFoundError as exc:

@@ -55,7 +55,7 @@ def test_dbnet_export_refuses_a_blend_it_cannot_make_and_writes_nothing(tmp_path
         main([*base, "--blend", str(tmp_path / "missing")])
     with pytest.raises(SystemExit):
         main([*base, "--blend", str(tmp_path / "a1"), "--blend-weight", "1.5"])
-    assert "--blend-weight is a share of --blend's weights, from 0 to 1; got 1.5" in capsys.readouterr().err
+    assert "a share of --blend's weights, from 0 to 1; got 1.5" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*base, "--blend-weight", "0.3"])  # a weight of no blend
     assert "give --blend SAVED_MODEL too" in capsys.readouterr().err

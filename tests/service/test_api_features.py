@@ -529,22 +529,23 @@ def test_job_answers_at_once_and_reports_the_pages_when_done(client):
 
 
 class SlowDetector(Recording):
-    """The real runner, with 0.4 s more per detector call: a CPU host's pace on a big page."""
+    """The real runner, with 0.8 s more per detector call: a CPU host's pace on a big page."""
 
     def predict(self, model, inputs):
         if model == DETECTOR:
-            time.sleep(0.4)
+            time.sleep(0.8)
         return super().predict(model, inputs)
 
 
 def test_a_job_gives_each_page_the_deadline_a_one_page_request_has(bar_models, tmp_path):
-    # OCR_TIMEOUT_S=1: a page takes ~0.4 s, the five pages ~2 s (one at a time). A request must
-    # answer within its deadline, so /v1/ocr is a 504; a job has no client waiting, and each page
-    # gets the deadline.
+    # OCR_TIMEOUT_S=2: a page takes 0.8 s and more, the five pages 4 s and more (one at a time). A
+    # request must answer within its deadline, so /v1/ocr is a 504; a job has no client waiting, and
+    # each page gets the deadline. (With 1 s and 0.4 s a page, a CPU shared with a training run
+    # left a page less than the 0.6 s its models needed.)
     env = {
         "OCR_MODEL_DIR": str(bar_models),
         "OCR_JOBS_DIR": str(tmp_path),
-        "OCR_TIMEOUT_S": "1",
+        "OCR_TIMEOUT_S": "2",
         "OCR_PAGE_THREADS": "1",
     }
     app = create_app(load_settings(env), runner_factory=lambda s: SlowDetector(default_runner_factory(s)))
