@@ -540,8 +540,8 @@ class SlowDetector(Recording):
 def test_a_job_gives_each_page_the_deadline_a_one_page_request_has(bar_models, tmp_path):
     # OCR_TIMEOUT_S=2: a page takes 0.8 s and more, the five pages 4 s and more (one at a time). A
     # request must answer within its deadline, so /v1/ocr is a 504; a job has no client waiting, and
-    # each page gets the deadline. (With 1 s and 0.4 s a page, a CPU shared with a training run
-    # left a page less than the 0.6 s its models needed.)
+    # each page gets the deadline. (With 1 s and 0.4 s a page it failed once, the fast suite's two
+    # workers sharing the 2-core CPU with a training run; it passed alone.)
     env = {
         "OCR_MODEL_DIR": str(bar_models),
         "OCR_JOBS_DIR": str(tmp_path),
